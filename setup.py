@@ -1,0 +1,31 @@
+"""Builds the C engine into the CPython extension `tinygan._engine` during `pip install -e .`.
+
+The engine sources under usermod_tinygan/engine/ are the same files the MicroPython module and the
+bare-metal RV32 image compile; only usermod_tinygan/host/ is CPython-specific.
+"""
+import glob
+import os
+
+from setuptools import Extension, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _sources():
+    engine = sorted(glob.glob(os.path.join("usermod_tinygan", "engine", "*.c")))
+    host = sorted(glob.glob(os.path.join("usermod_tinygan", "host", "*.c")))
+    return engine + host
+
+
+ext_modules = []
+if _sources():
+    ext_modules.append(
+        Extension(
+            "tinygan._engine",
+            sources=_sources(),
+            include_dirs=[os.path.join("usermod_tinygan", "engine")],
+            extra_compile_args=["-std=c99", "-O3", "-Wall", "-Wextra", "-Werror"],
+        )
+    )
+
+setup(ext_modules=ext_modules)

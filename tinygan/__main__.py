@@ -1,0 +1,3 @@
+from tinygan.cli import main
+
+raise SystemExit(main())
