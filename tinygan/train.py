@@ -176,7 +176,7 @@ def run(args):
         return {"netG": netG.state_dict(), "netD": netD.state_dict(), "optG": optG.state_dict(),
                 "optD": optD.state_dict(), "step": step, "history": history, "wall_time_s": wall,
                 "fixed_latents": fixed.cpu(), "config": config, "data_shape": list(data.shape),
-                "device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads()}
+                "device": str(device), "torch": str(torch.__version__), "threads": torch.get_num_threads()}
 
     def snapshot():
         netG.eval()

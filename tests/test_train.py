@@ -1,0 +1,97 @@
+"""`tinygan train`: a few steps of a tiny DCGAN, checkpoints, resume, outputs."""
+import io
+import os
+
+import pytest
+import torch
+
+from tinygan import cli, lossplot, train
+from tinygan.model import load_generator
+
+TINY = ["--data", "procedural", "--images", "96", "--batch", "16", "--nz", "8", "--ngf", "4", "--ndf", "4",
+        "--threads", "1", "--checkpoint-every", "2", "--sample-every", "3"]
+
+
+def _train(out, *extra):
+    return cli.main(["train", "--out", str(out)] + TINY + list(extra))
+
+
+def test_train_writes_checkpoint_samples_and_plot(tmp_path):
+    assert _train(tmp_path, "--steps", "3") == 0
+    ck = torch.load(tmp_path / train.CHECKPOINT, weights_only=False)
+    assert ck["step"] == 3 and len(ck["history"]) == 3
+    assert {"netG", "netD", "optG", "optD", "fixed_latents", "config"} <= set(ck)
+    assert (tmp_path / "samples.png").exists() and (tmp_path / "loss.png").exists()
+    assert (tmp_path / "samples" / "step0000003.png").exists()
+    assert not any(p.endswith(".tmp") for p in os.listdir(tmp_path))  # atomic writes leave no debris
+    # The checkpoint is what the exporter reads: the generator loads with shapes inferred.
+    g = load_generator(str(tmp_path / train.CHECKPOINT))
+    assert (g.nz, g.ngf) == (8, 4)
+    assert g(torch.zeros(2, 8)).shape == (2, 3, 64, 64)
+
+
+def test_resume_matches_uninterrupted_run(tmp_path):
+    # Noise and batch order are functions of (seed, step), so 2 steps + resume to 5 equals 5 steps.
+    assert _train(tmp_path / "a", "--steps", "5") == 0
+    assert _train(tmp_path / "b", "--steps", "2") == 0
+    assert _train(tmp_path / "b", "--steps", "5", "--resume") == 0
+    a = torch.load(tmp_path / "a" / train.CHECKPOINT, weights_only=False)
+    b = torch.load(tmp_path / "b" / train.CHECKPOINT, weights_only=False)
+    assert b["step"] == 5 and [r[0] for r in b["history"]] == [1, 2, 3, 4, 5]
+    for k, v in a["netG"].items():
+        assert torch.allclose(v.float(), b["netG"][k].float(), atol=1e-5), k
+    assert torch.allclose(torch.tensor(a["history"]), torch.tensor(b["history"]), atol=1e-4)
+
+
+def test_refuses_to_overwrite_or_mismatch(tmp_path, capsys):
+    assert _train(tmp_path, "--steps", "1") == 0
+    assert _train(tmp_path, "--steps", "2") == 2  # existing checkpoint without --resume
+    assert "--resume" in capsys.readouterr().err
+    assert cli.main(["train", "--out", str(tmp_path), "--resume", "--steps", "2"] + TINY[:-8]
+                    + ["--ndf", "4", "--ngf", "8", "--threads", "1"]) == 2
+    assert "ngf" in capsys.readouterr().err
+    assert cli.main(["train", "--out", str(tmp_path / "new"), "--resume"] + TINY) == 2
+
+
+def test_folder_data_and_bad_folder(tmp_path):
+    from PIL import Image
+
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    for i in range(20):
+        Image.new("RGB", (80, 100), (10 * i, 100, 200)).save(imgs / ("%02d.png" % i))
+    args = ["train", "--data", str(imgs), "--out", str(tmp_path / "run"), "--batch", "8", "--nz", "8", "--ngf",
+            "4", "--ndf", "4", "--threads", "1", "--epochs", "1"]
+    assert cli.main(args) == 0
+    assert torch.load(tmp_path / "run" / train.CHECKPOINT, weights_only=False)["step"] == 2  # 20 // 8
+    args[2] = str(tmp_path / "missing")
+    args[4] = str(tmp_path / "run2")
+    assert cli.main(args) == 2
+
+
+def test_progress_lines_in_a_log():
+    buf = io.StringIO()
+    p = train.Progress(total=20, start=0, every=10, stream=buf)
+    for s in range(1, 21):
+        p.update(s, {"lossD": 1.0})
+    lines = buf.getvalue().splitlines()
+    assert [ln.split()[1] for ln in lines] == ["1/20", "10/20", "20/20"]
+    assert "step/s" in lines[-1] and "ETA 0:00:00" in lines[-1]
+
+
+def test_loss_plot(tmp_path):
+    lossplot.plot([], str(tmp_path / "empty.png"))
+    lossplot.plot([[s, 1.0 / s, 2.0 + s % 3] for s in range(1, 200)], str(tmp_path / "l.png"))
+    from PIL import Image
+
+    im = Image.open(tmp_path / "l.png")
+    colours = {c for _, c in im.getcolors(1 << 16)}
+    assert lossplot.COLOURS["lossD"] in colours and lossplot.COLOURS["lossG"] in colours
+
+
+def test_export_reads_training_checkpoint(tmp_path):
+    export = pytest.importorskip("tinygan.export")
+    assert _train(tmp_path, "--steps", "1") == 0
+    out = tmp_path / "m.tgw"
+    assert cli.main(["export", str(tmp_path / train.CHECKPOINT), "-o", str(out)]) == 0
+    assert out.stat().st_size > 0
