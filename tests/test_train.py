@@ -95,3 +95,44 @@ def test_export_reads_training_checkpoint(tmp_path):
     out = tmp_path / "m.tgw"
     assert cli.main(["export", str(tmp_path / train.CHECKPOINT), "-o", str(out)]) == 0
     assert out.stat().st_size > 0
+
+
+def test_sigterm_saves_and_exits(tmp_path):
+    # A long run stopped with SIGTERM (how a time-boxed run ends) exits cleanly with a checkpoint
+    # at the step it reached, which --resume continues.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "tinygan", "train", "--out", str(tmp_path), "--steps", "100000",
+           "--log-every", "1"] + TINY
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # wait until training has started
+        if line.startswith("step 1/"):
+            break
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 0, rest
+    assert "stopped by signal" in rest
+    step = torch.load(tmp_path / train.CHECKPOINT, weights_only=False)["step"]
+    assert 1 <= step < 100000
+    assert _train(tmp_path, "--steps", str(step + 1), "--resume") == 0
+
+
+def test_modelcard_figures():
+    import numpy as np
+
+    from tinygan import modelcard
+
+    blocks = modelcard.entropy_blocks(16)
+    assert len(set(blocks)) == 16 and all(len(b) == modelcard.BLOCK for b in blocks)
+    assert blocks == modelcard.entropy_blocks(16)  # the card's grid is reproducible
+    same = np.full((4, 8, 8, 3), 7, np.uint8)
+    assert modelcard.mean_pairwise_distance(same) == 0  # a collapsed generator scores 0
+    two = np.stack([np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)])
+    assert modelcard.mean_pairwise_distance(two) == 255
+    assert modelcard.nearest_distances(two[:1], two).tolist() == [0]
+    assert modelcard.psnr(two[0], two[0]) == float("inf")
+    assert abs(modelcard.psnr(two[0], two[0] + 1) - 48.13) < 0.01  # 20 log10(255)
