@@ -1,0 +1,381 @@
+"""The .tgw weight file (docs/weight-format.md): writer and validating reader.
+
+`read_tgw` applies every check of the format document in its order and raises `TgwError` naming
+the field, layer or chunk at fault; a file it accepts is safe for the engine to run.
+"""
+import struct
+import zlib
+
+import numpy as np
+
+MAGIC = b"TINYGANW"
+VERSION = 1
+SECTOR = 512
+HEADER_SIZE = 512
+MAX_LAYERS = 6
+DESC_SIZE = 64
+DESC_OFFSET = 64
+GROUP = 4
+N_THRESH = 255
+
+KIND_K4S1P0 = 1  # 1x1 input -> 4x4 output (the first DCGAN layer)
+KIND_K4S2P1 = 2  # doubles H and W
+ACT_REQUANT = 1
+ACT_THRESHOLD = 2
+
+KIND_NAMES = {KIND_K4S1P0: "convt_k4s1p0", KIND_K4S2P1: "convt_k4s2p1"}
+ACT_NAMES = {ACT_REQUANT: "requant", ACT_THRESHOLD: "threshold"}
+KIND_PHASES_TAPS = {KIND_K4S1P0: (16, 1), KIND_K4S2P1: (4, 4)}
+
+# Tap tables of the stride-2 gather (docs/weight-format.md, Packing): for output parity p and
+# tap index t, kernel index K[p][t] reads input index m + D[p][t].
+K_TAP = ((1, 3), (2, 0))
+D_TAP = ((0, -1), (0, 1))
+
+_HEADER = struct.Struct("<8sHHIHHHHHHI32s")  # up to offset 64
+_DESC = struct.Struct("<BBHHHHHHbbHHHHHHIIIIIff8s")
+
+
+class TgwError(ValueError):
+    """A .tgw file is malformed; the message names the field, layer or chunk."""
+
+
+def crc32(data):
+    return zlib.crc32(data) & 0xFFFFFFFF
+
+
+def pad_to_sector(n):
+    return (n + SECTOR - 1) // SECTOR * SECTOR
+
+
+class Layer:
+    """One ConvTranspose layer: descriptor fields, integer parameters and packed weights."""
+
+    FIELDS = ("kind", "act", "cin", "cout", "in_h", "in_w", "out_h", "out_w", "in_zp", "out_zp",
+              "group", "phases", "taps", "chunk_groups", "chunk_phases", "n_chunks",
+              "param_offset", "param_size", "chunk_offset", "chunk_bytes", "chunk_stride",
+              "in_scale", "out_scale")
+
+    def __init__(self, **kw):
+        for name in self.FIELDS:
+            setattr(self, name, kw.pop(name, 0))
+        self.bias = kw.pop("bias")            # int32 [cout]
+        self.mult = kw.pop("mult", None)      # int32 [cout] (REQUANT)
+        self.shift = kw.pop("shift", None)    # int32 [cout] (REQUANT)
+        self.thresholds = kw.pop("thresholds", None)  # int32 [cout, 255] (THRESHOLD)
+        self.packed = kw.pop("packed")        # int8, the layer's weights in file (chunk) order
+        self.chunk_crc = kw.pop("chunk_crc", None)
+        if kw:
+            raise TypeError("unknown Layer fields: %s" % ", ".join(kw))
+
+    @property
+    def cout_padded(self):
+        return (self.cout + GROUP - 1) // GROUP * GROUP
+
+    @property
+    def is_threshold(self):
+        return self.act == ACT_THRESHOLD
+
+    def macs(self):
+        """Useful MACs (taps that land inside the input), real channels only."""
+        if self.kind == KIND_K4S1P0:
+            return self.cin * self.cout * 16
+        # k4 s2 p1: per axis each of the 2h outputs takes 2 taps, except one tap at each border
+        # that falls outside the input: 4h - 2 valid (output, tap) pairs per axis.
+        return (4 * self.in_h - 2) * (4 * self.in_w - 2) * self.cin * self.cout
+
+    def weights_torch(self):
+        """Unpack to the PyTorch ConvTranspose2d layout [cin, cout, 4, 4] (int8)."""
+        return unpack_weights(self.packed, self.kind, self.cin, self.cout, self.chunk_groups,
+                              self.chunk_phases)
+
+
+class TgwModel:
+    def __init__(self, layers, latent_dim, latent_inv_scale, out_h=64, out_w=64, out_c=3, name=""):
+        self.layers = layers
+        self.latent_dim = latent_dim
+        self.latent_inv_scale = latent_inv_scale
+        self.out_h, self.out_w, self.out_c = out_h, out_w, out_c
+        self.name = name
+        self.file_size = 0
+
+    def macs(self):
+        return sum(layer.macs() for layer in self.layers)
+
+
+# ----------------------------------------------------------------------------- packing
+
+def tap_kernel_index(kind, phase, tap):
+    """(ky, kx) of PyTorch's kernel read by `tap` of output `phase`."""
+    if kind == KIND_K4S1P0:
+        return phase // 4, phase % 4
+    py, px = phase // 2, phase % 2
+    ty, tx = tap // 2, tap % 2
+    return K_TAP[py][ty], K_TAP[px][tx]
+
+
+def _gather_index(kind):
+    """Arrays ky[phase, tap], kx[phase, tap] for the packing order."""
+    phases, taps = KIND_PHASES_TAPS[kind]
+    ky = np.zeros((phases, taps), dtype=np.int64)
+    kx = np.zeros((phases, taps), dtype=np.int64)
+    for ph in range(phases):
+        for t in range(taps):
+            ky[ph, t], kx[ph, t] = tap_kernel_index(kind, ph, t)
+    return ky, kx
+
+
+def pack_weights(w, kind, chunk_groups, chunk_phases):
+    """[cin, cout, 4, 4] int8 -> flat int8 in file order (chunk by chunk, docs 'Packing')."""
+    cin, cout = w.shape[:2]
+    phases, taps = KIND_PHASES_TAPS[kind]
+    cout_p = (cout + GROUP - 1) // GROUP * GROUP
+    wp = np.zeros((cin, cout_p, 4, 4), dtype=np.int8)
+    wp[:, :cout] = w
+    ky, kx = _gather_index(kind)
+    # g[groups, phases, cin, taps, 4]
+    g = wp[:, :, ky, kx]                       # [cin, cout_p, phases, taps]
+    g = g.reshape(cin, cout_p // GROUP, GROUP, phases, taps)
+    g = g.transpose(1, 3, 0, 4, 2)             # [groups, phases, cin, taps, GROUP]
+    ngroups = cout_p // GROUP
+    g = g.reshape(ngroups // chunk_groups, chunk_groups, phases // chunk_phases, chunk_phases,
+                  cin, taps, GROUP)
+    g = g.transpose(0, 2, 1, 3, 4, 5, 6)       # chunk-major: [gblk, phblk, g, ph, ci, t, j]
+    return np.ascontiguousarray(g).reshape(-1)
+
+
+def unpack_weights(packed, kind, cin, cout, chunk_groups, chunk_phases):
+    phases, taps = KIND_PHASES_TAPS[kind]
+    cout_p = (cout + GROUP - 1) // GROUP * GROUP
+    ngroups = cout_p // GROUP
+    g = np.asarray(packed, dtype=np.int8).reshape(
+        ngroups // chunk_groups, phases // chunk_phases, chunk_groups, chunk_phases, cin, taps, GROUP)
+    g = g.transpose(0, 2, 1, 3, 4, 5, 6).reshape(ngroups, phases, cin, taps, GROUP)
+    w = np.zeros((cin, cout_p, 4, 4), dtype=np.int8)
+    ky, kx = _gather_index(kind)
+    gt = g.transpose(2, 0, 4, 1, 3).reshape(cin, cout_p, phases, taps)
+    w[:, :, ky, kx] = gt
+    return w[:, :cout]
+
+
+# ----------------------------------------------------------------------------- writer
+
+def _param_bytes(layer):
+    parts = [np.asarray(layer.bias, dtype="<i4").tobytes()]
+    if layer.is_threshold:
+        parts.append(np.asarray(layer.thresholds, dtype="<i4").reshape(-1).tobytes())
+    else:
+        parts.append(np.asarray(layer.mult, dtype="<i4").tobytes())
+        parts.append(np.asarray(layer.shift, dtype="<i4").tobytes())
+    parts.append(np.asarray(layer.chunk_crc, dtype="<u4").tobytes())
+    body = b"".join(parts)
+    return body + struct.pack("<I", crc32(body))
+
+
+def expected_param_size(layer):
+    per_channel = (1 + N_THRESH) if layer.act == ACT_THRESHOLD else 3
+    return 4 * (layer.cout * per_channel + layer.n_chunks + 1)
+
+
+def write_tgw(model):
+    """Serialise a TgwModel (layers carry packed weights and parameters) to bytes.
+
+    Fills in the layout fields (offsets, sizes, chunk CRCs) of every layer.
+    """
+    if not 1 <= len(model.layers) <= MAX_LAYERS:
+        raise ValueError("a model has 1..%d layers" % MAX_LAYERS)
+    body = []
+    offset = HEADER_SIZE
+    for layer in model.layers:
+        layer.group = GROUP
+        layer.phases, layer.taps = KIND_PHASES_TAPS[layer.kind]
+        ngroups = layer.cout_padded // GROUP
+        layer.n_chunks = (ngroups // layer.chunk_groups) * (layer.phases // layer.chunk_phases)
+        layer.chunk_bytes = layer.chunk_groups * layer.chunk_phases * layer.cin * layer.taps * GROUP
+        layer.chunk_stride = pad_to_sector(layer.chunk_bytes)
+        packed = np.asarray(layer.packed, dtype=np.int8)
+        if packed.size != layer.n_chunks * layer.chunk_bytes:
+            raise ValueError("packed weights have %d bytes, layout needs %d"
+                             % (packed.size, layer.n_chunks * layer.chunk_bytes))
+        chunks = []
+        for i in range(layer.n_chunks):
+            c = packed[i * layer.chunk_bytes:(i + 1) * layer.chunk_bytes].tobytes()
+            chunks.append(c + bytes(layer.chunk_stride - len(c)))
+        layer.chunk_crc = [crc32(c) for c in chunks]
+        params = _param_bytes(layer)
+        layer.param_offset = offset
+        layer.param_size = len(params)
+        offset += pad_to_sector(len(params))
+        layer.chunk_offset = offset
+        offset += layer.n_chunks * layer.chunk_stride
+        body.append(params + bytes(pad_to_sector(len(params)) - len(params)))
+        body.extend(chunks)
+    model.file_size = offset
+
+    header = bytearray(HEADER_SIZE)
+    name = model.name.encode("utf-8")[:32]
+    _HEADER.pack_into(header, 0, MAGIC, VERSION, HEADER_SIZE, model.file_size, len(model.layers),
+                      model.latent_dim, model.latent_inv_scale, model.out_h, model.out_w,
+                      model.out_c, 0, name)
+    for i, layer in enumerate(model.layers):
+        _DESC.pack_into(header, DESC_OFFSET + i * DESC_SIZE, layer.kind, layer.act, layer.cin,
+                        layer.cout, layer.in_h, layer.in_w, layer.out_h, layer.out_w, layer.in_zp,
+                        layer.out_zp, layer.group, layer.phases, layer.taps, layer.chunk_groups,
+                        layer.chunk_phases, layer.n_chunks, layer.param_offset, layer.param_size,
+                        layer.chunk_offset, layer.chunk_bytes, layer.chunk_stride,
+                        float(layer.in_scale), float(layer.out_scale), bytes(8))
+    struct.pack_into("<I", header, HEADER_SIZE - 4, crc32(bytes(header[:HEADER_SIZE - 4])))
+    return bytes(header) + b"".join(body)
+
+
+# ----------------------------------------------------------------------------- reader
+
+def _check(cond, msg):
+    if not cond:
+        raise TgwError(msg)
+
+
+def _parse_header(data):
+    _check(len(data) >= HEADER_SIZE, "truncated: %d bytes, the header alone is %d" % (len(data), HEADER_SIZE))
+    (magic, version, header_size, file_size, n_layers, latent_dim, inv_scale, out_h, out_w, out_c,
+     flags, name) = _HEADER.unpack_from(data, 0)
+    _check(magic == MAGIC, "magic: %r is not a tinygan weight file (expected %r)" % (magic, MAGIC))
+    _check(version == VERSION, "version: %d not supported (this reader knows %d)" % (version, VERSION))
+    _check(header_size == HEADER_SIZE, "header_size: %d (expected %d)" % (header_size, HEADER_SIZE))
+    stored = struct.unpack_from("<I", data, HEADER_SIZE - 4)[0]
+    _check(crc32(data[:HEADER_SIZE - 4]) == stored, "header_crc: mismatch (header corrupted)")
+    _check(flags == 0, "flags: 0x%x (reserved, must be 0)" % flags)
+    _check(len(data) >= file_size, "truncated: file has %d bytes, header says file_size %d" % (len(data), file_size))
+    _check(len(data) == file_size, "trailing bytes: file has %d bytes, header says file_size %d" % (len(data), file_size))
+    _check(1 <= n_layers <= MAX_LAYERS, "n_layers: %d (must be 1..%d)" % (n_layers, MAX_LAYERS))
+    used_end = DESC_OFFSET + n_layers * DESC_SIZE
+    _check(not any(data[used_end:HEADER_SIZE - 4]), "reserved header bytes: not zero")
+    model = TgwModel([], latent_dim, inv_scale, out_h, out_w, out_c,
+                     name.rstrip(b"\0").decode("utf-8", "replace"))
+    model.file_size = file_size
+    return model, n_layers
+
+
+def _parse_descriptor(data, i):
+    v = _DESC.unpack_from(data, DESC_OFFSET + i * DESC_SIZE)
+    fields = dict(zip(Layer.FIELDS, v[:-1]))
+    _check(not any(v[-1]), "layer %d: reserved descriptor bytes not zero" % i)
+    return fields
+
+
+def _check_descriptor(d, i, n_layers, prev, model, file_size):
+    where = "layer %d" % i
+    _check(d["kind"] in KIND_NAMES, "%s: kind %d unknown" % (where, d["kind"]))
+    _check(d["act"] in ACT_NAMES, "%s: act %d unknown" % (where, d["act"]))
+    last = i == n_layers - 1
+    want_act = ACT_THRESHOLD if last else ACT_REQUANT
+    _check(d["act"] == want_act, "%s: act %s (the last layer is threshold, others requant)"
+           % (where, ACT_NAMES[d["act"]]))
+    if prev is None:
+        _check(d["cin"] == model.latent_dim, "%s: cin %d != latent_dim %d" % (where, d["cin"], model.latent_dim))
+        _check(d["in_h"] == 1 and d["in_w"] == 1, "%s: in_h/in_w must be 1x1" % where)
+        _check(d["in_zp"] == 0, "%s: in_zp %d (the latent has zero point 0)" % (where, d["in_zp"]))
+    else:
+        for field, pfield in (("cin", "cout"), ("in_h", "out_h"), ("in_w", "out_w"), ("in_zp", "out_zp")):
+            _check(d[field] == prev[pfield], "%s: %s %d != layer %d %s %d"
+                   % (where, field, d[field], i - 1, pfield, prev[pfield]))
+    _check(d["cin"] > 0 and d["cout"] > 0 and d["in_h"] > 0 and d["in_w"] > 0,
+           "%s: zero-sized shape" % where)
+    if d["kind"] == KIND_K4S1P0:
+        _check(d["in_h"] == 1 and d["in_w"] == 1, "%s: kind convt_k4s1p0 needs a 1x1 input" % where)
+        want_hw = (4, 4)
+    else:
+        want_hw = (2 * d["in_h"], 2 * d["in_w"])
+    _check((d["out_h"], d["out_w"]) == want_hw, "%s: out_h/out_w %dx%d (expected %dx%d)"
+           % (where, d["out_h"], d["out_w"], want_hw[0], want_hw[1]))
+    if last:
+        _check((d["out_h"], d["out_w"], d["cout"]) == (model.out_h, model.out_w, model.out_c),
+               "%s: output %dx%dx%d != header out_h/out_w/out_c %dx%dx%d"
+               % (where, d["out_h"], d["out_w"], d["cout"], model.out_h, model.out_w, model.out_c))
+        _check(d["out_zp"] == 0, "%s: out_zp %d (threshold layer needs 0)" % (where, d["out_zp"]))
+    _check(d["group"] == GROUP, "%s: group %d (must be %d)" % (where, d["group"], GROUP))
+    phases, taps = KIND_PHASES_TAPS[d["kind"]]
+    _check(d["phases"] == phases, "%s: phases %d (expected %d)" % (where, d["phases"], phases))
+    _check(d["taps"] == taps, "%s: taps %d (expected %d)" % (where, d["taps"], taps))
+    ngroups = (d["cout"] + GROUP - 1) // GROUP
+    _check(d["chunk_groups"] > 0 and ngroups % d["chunk_groups"] == 0,
+           "%s: chunk_groups %d does not divide %d channel groups" % (where, d["chunk_groups"], ngroups))
+    _check(d["chunk_phases"] > 0 and phases % d["chunk_phases"] == 0,
+           "%s: chunk_phases %d does not divide %d phases" % (where, d["chunk_phases"], phases))
+    n_chunks = (ngroups // d["chunk_groups"]) * (phases // d["chunk_phases"])
+    _check(d["n_chunks"] == n_chunks, "%s: n_chunks %d (layout gives %d)" % (where, d["n_chunks"], n_chunks))
+    chunk_bytes = d["chunk_groups"] * d["chunk_phases"] * d["cin"] * taps * GROUP
+    _check(d["chunk_bytes"] == chunk_bytes, "%s: chunk_bytes %d (layout gives %d)" % (where, d["chunk_bytes"], chunk_bytes))
+    _check(d["chunk_stride"] == pad_to_sector(chunk_bytes),
+           "%s: chunk_stride %d (expected %d)" % (where, d["chunk_stride"], pad_to_sector(chunk_bytes)))
+    stub = Layer(bias=None, packed=None, **{k: d[k] for k in ("act", "cout", "n_chunks")})
+    _check(d["param_size"] == expected_param_size(stub),
+           "%s: param_size %d (layout gives %d)" % (where, d["param_size"], expected_param_size(stub)))
+    expected_param_offset = HEADER_SIZE if prev is None else prev["chunk_offset"] + prev["n_chunks"] * prev["chunk_stride"]
+    _check(d["param_offset"] == expected_param_offset,
+           "%s: param_offset %d (expected %d, sections are contiguous)" % (where, d["param_offset"], expected_param_offset))
+    _check(d["chunk_offset"] == d["param_offset"] + pad_to_sector(d["param_size"]),
+           "%s: chunk_offset %d (expected %d)" % (where, d["chunk_offset"], d["param_offset"] + pad_to_sector(d["param_size"])))
+    end = d["chunk_offset"] + d["n_chunks"] * d["chunk_stride"]
+    _check(end <= file_size, "%s: chunks end at %d, past file_size %d" % (where, end, file_size))
+    if last:
+        _check(end == file_size, "%s: chunks end at %d but file_size is %d" % (where, end, file_size))
+    return end
+
+
+def _parse_params(data, d, i):
+    where = "layer %d params" % i
+    off, size = d["param_offset"], d["param_size"]
+    block = data[off:off + size]
+    stored = struct.unpack_from("<I", block, size - 4)[0]
+    _check(crc32(block[:size - 4]) == stored, "%s: param_crc mismatch (parameter block corrupted)" % where)
+    _check(not any(data[off + size:off + pad_to_sector(size)]), "%s: padding not zero" % where)
+    cout, n_chunks = d["cout"], d["n_chunks"]
+    arr = np.frombuffer(block, dtype="<i4", count=(size - 4) // 4).astype(np.int64)
+    out = {"bias": arr[:cout]}
+    pos = cout
+    if d["act"] == ACT_THRESHOLD:
+        th = arr[pos:pos + cout * N_THRESH].reshape(cout, N_THRESH)
+        pos += cout * N_THRESH
+        bad = np.nonzero(np.any(np.diff(th, axis=1) < 0, axis=1))[0]
+        _check(bad.size == 0, "%s: thresholds of channel %d decrease" % (where, bad[0] if bad.size else -1))
+        out["thresholds"] = th
+    else:
+        mult, shift = arr[pos:pos + cout], arr[pos + cout:pos + 2 * cout]
+        pos += 2 * cout
+        for c in range(cout):
+            m, s = int(mult[c]), int(shift[c])
+            _check(-31 <= s <= 30, "%s: shift[%d] = %d outside -31..30" % (where, c, s))
+            _check((1 << 30) <= m < (1 << 31) or (m == 0 and s == 0),
+                   "%s: mult[%d] = %d outside [2^30, 2^31)" % (where, c, m))
+        out["mult"], out["shift"] = mult, shift
+    out["chunk_crc"] = (arr[pos:pos + n_chunks] & 0xFFFFFFFF).astype(np.uint32)
+    return out
+
+
+def read_tgw(source, check_chunks=True):
+    """Parse and validate a .tgw file (path or bytes). Raises TgwError naming what is wrong."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    else:
+        with open(source, "rb") as f:
+            data = f.read()
+    model, n_layers = _parse_header(data)
+    prev = None
+    for i in range(n_layers):
+        d = _parse_descriptor(data, i)
+        _check_descriptor(d, i, n_layers, prev, model, model.file_size)
+        params = _parse_params(data, d, i)
+        chunks = []
+        for c in range(d["n_chunks"]):
+            off = d["chunk_offset"] + c * d["chunk_stride"]
+            raw = data[off:off + d["chunk_stride"]]
+            if check_chunks:
+                _check(crc32(raw) == int(params["chunk_crc"][c]),
+                       "layer %d chunk %d: CRC mismatch (weights corrupted)" % (i, c))
+            chunks.append(raw[:d["chunk_bytes"]])
+        packed = np.frombuffer(b"".join(chunks), dtype=np.int8)
+        layer = Layer(packed=packed, **params, **d)
+        model.layers.append(layer)
+        prev = d
+    return model
