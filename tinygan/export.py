@@ -17,6 +17,8 @@ from tinygan import quant, tgw
 
 DEFAULT_INV_SCALE = 32
 DEFAULT_CHUNK_BYTES = 16384
+DEFAULT_CALIB = 2048
+DEFAULT_RANGE_QUANTILE = 0.99
 INT32_MIN, INT32_MAX = quant.INT32_MIN, quant.INT32_MAX
 
 
@@ -51,8 +53,8 @@ def fold_generator(net):
 
 
 def float_forward(folded, z, collect=False):
-    """Run the folded float64 model; z [N, nz]. Returns the tanh output and ReLU activations."""
-    x = z.double()[:, :, None, None]
+    """Run the folded float model (in its dtype); z [N, nz]. Returns the tanh output and ReLU activations."""
+    x = z.to(folded[0][0].dtype)[:, :, None, None]
     acts = []
     for w, b, kind, relu in folded:
         stride, pad = (1, 0) if kind == tgw.KIND_K4S1P0 else (2, 1)
@@ -64,6 +66,22 @@ def float_forward(folded, z, collect=False):
         else:
             x = torch.tanh(x)
     return x, acts
+
+
+def calibrate_ranges(folded, z, quantile, batch=128):
+    """Per ReLU layer, the `quantile` of the per-latent activation maxima (float32 forward).
+
+    A high quantile of per-latent maxima rather than the single largest value: one outlier latent
+    would otherwise stretch the scale for all, costing resolution (and PSNR) on every image.
+    """
+    f32 = [(w.float(), b.float(), kind, relu) for w, b, kind, relu in folded]
+    maxima = []
+    with torch.no_grad():
+        for i in range(0, z.shape[0], batch):
+            _, acts = float_forward(f32, z[i:i + batch].float(), collect=True)
+            maxima.append(torch.stack([a.amax(dim=(1, 2, 3)) for a in acts], dim=1))
+    maxima = torch.cat(maxima).double()
+    return [float(torch.quantile(maxima[:, j], quantile)) for j in range(maxima.shape[1])]
 
 
 def device_like_latents(n, nz, inv_scale, seed):
@@ -125,18 +143,14 @@ def choose_chunking(kind, cin, cout, max_bytes):
     return best[1], best[2]
 
 
-def export_generator(net, calib=1024, seed=0, inv_scale=DEFAULT_INV_SCALE, chunk_bytes=DEFAULT_CHUNK_BYTES,
-                     name="", psnr_latents=16, log=None):
+def export_generator(net, calib=DEFAULT_CALIB, seed=0, inv_scale=DEFAULT_INV_SCALE, chunk_bytes=DEFAULT_CHUNK_BYTES,
+                     name="", psnr_latents=16, range_quantile=DEFAULT_RANGE_QUANTILE, log=None):
     """Quantize `net` (a tinygan.model.Generator). Returns (tgw_bytes, report dict)."""
     log = log or (lambda msg: None)
     t0 = time.perf_counter()
     folded = fold_generator(net.eval())
     nz = folded[0][0].shape[0]
-    with torch.no_grad():
-        zq = device_like_latents(calib, nz, inv_scale, seed)
-        _, acts = float_forward(folded, zq.double() / inv_scale, collect=True)
-    ranges = [float(a.max()) for a in acts]
-    del acts
+    ranges = calibrate_ranges(folded, device_like_latents(calib, nz, inv_scale, seed) / inv_scale, range_quantile)
     log("calibrated %d activation ranges on %d latents (%.1f s)" % (len(ranges), calib, time.perf_counter() - t0))
 
     layers, report_layers = [], []
@@ -173,7 +187,7 @@ def export_generator(net, calib=1024, seed=0, inv_scale=DEFAULT_INV_SCALE, chunk
     data = tgw.write_tgw(model)
     for info, layer in zip(report_layers, layers):
         info.update(n_chunks=layer.n_chunks, chunk_bytes=layer.chunk_bytes)
-    report = {"layers": report_layers, "calib_latents": calib, "file_bytes": len(data),
+    report = {"layers": report_layers, "calib_latents": calib, "range_quantile": range_quantile, "file_bytes": len(data),
               "weights": int(sum(l.cin * l.cout * 16 for l in layers)), "export_s": time.perf_counter() - t0}
     if psnr_latents:
         report.update(int8_vs_float(model, folded, psnr_latents, seed + 1, inv_scale))
@@ -223,7 +237,9 @@ def write_atomic(path, data):
 def add_arguments(p):
     p.add_argument("checkpoint", help="generator checkpoint: PyTorch examples/dcgan netG state_dict, or a tinygan training checkpoint")
     p.add_argument("-o", "--output", required=True, help="output .tgw file")
-    p.add_argument("--calib", type=int, default=1024, help="latents used to calibrate activation ranges (default 1024)")
+    p.add_argument("--calib", type=int, default=DEFAULT_CALIB, help="latents used to calibrate activation ranges (default %d)" % DEFAULT_CALIB)
+    p.add_argument("--range-quantile", type=float, default=DEFAULT_RANGE_QUANTILE,
+                   help="activation range = this quantile of the per-latent maxima (default %g; 1 = max)" % DEFAULT_RANGE_QUANTILE)
     p.add_argument("--seed", type=int, default=0, help="seed of the calibration latents")
     p.add_argument("--inv-scale", type=int, default=DEFAULT_INV_SCALE, help="latent quantization: q = round(z * INV_SCALE) (default 32)")
     p.add_argument("--chunk-kb", type=int, default=DEFAULT_CHUNK_BYTES // 1024, help="largest weight chunk in KiB (default 16)")
@@ -244,7 +260,7 @@ def run(args):
     print("exporting %s (nz=%d, ngf=%d) ..." % (args.checkpoint, net.nz, net.ngf), file=sys.stderr)
     data, report = export_generator(net, calib=args.calib, seed=args.seed, inv_scale=args.inv_scale,
                                     chunk_bytes=args.chunk_kb * 1024, name=args.name or os.path.basename(args.output),
-                                    psnr_latents=args.psnr_latents, log=lambda m: print(m, file=sys.stderr))
+                                    psnr_latents=args.psnr_latents, range_quantile=args.range_quantile, log=lambda m: print(m, file=sys.stderr))
     tgw.read_tgw(data)  # never write a file our own reader would reject
     write_atomic(args.output, data)
     print(format_report(report))
