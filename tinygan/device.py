@@ -1,0 +1,22 @@
+"""Host access to the on-device application in scripts/ (it runs unchanged under CPython).
+
+Importing this module puts the repository's scripts/ directory on sys.path, so device modules
+import under their device names: `from tinygan.device import latent` or `import latent`.
+"""
+import importlib
+import os
+import sys
+
+SCRIPTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts")
+
+if SCRIPTS_DIR not in sys.path:
+    sys.path.insert(0, SCRIPTS_DIR)
+
+
+def __getattr__(name):  # `from tinygan.device import latent` imports scripts/latent.py
+    if name.startswith("__"):
+        raise AttributeError(name)
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise AttributeError("no device module %r in %s (%s)" % (name, SCRIPTS_DIR, exc))
