@@ -1,0 +1,104 @@
+"""The device application: trigger -> entropy -> latent -> model -> display -> mood + verdict
+-> speech. Runs unchanged under MicroPython on the board and under CPython on the host
+(board = hw_host.Board or hw_ch32h417.Board; model = tinygan.Model or any object with the same
+API).
+
+Entropy per cat, committed in ONE reservation before anything is used:
+    200 bytes (latent) + 1 (mood) + bytes_per_pick * 4 (one pick per slot)
+= 205 bytes with the default bank. A slot whose size does not divide 256 may reject a byte;
+each rejection takes 1 more byte in its own reservation (probability < 1/2 per try). A power cut
+skips at most the reservation in flight (<= 205 bytes by default) and never reuses a byte.
+"""
+import entropy
+import verdict
+import phrasebank
+import speech
+
+LATENT_BYTES = 200
+MODEL_NAME = "model.tgw"
+
+
+def _pick_bytes(n):
+    k = 1
+    while 256 ** k < n:
+        k += 1
+    return k
+
+
+def first_reservation(bank, mood_name=None):
+    """Bytes to commit up front: latent + mood + the largest pick cost over both moods."""
+    worst = 0
+    for m in verdict.MOODS:
+        cost = 0
+        for clips in bank.slots[m]:
+            if clips:
+                cost += _pick_bytes(len(clips))
+        worst = max(worst, cost)
+    return LATENT_BYTES + 1 + worst
+
+
+def default_latent_fn(b, inv_scale):
+    from latent import latent_from_bytes  # the contract's module (scripts/latent.py)
+    return latent_from_bytes(b, inv_scale)
+
+
+def one_cat(board, model, pool, bank, latent_fn=default_latent_fn, log=print):
+    """Makes one cat; returns a dict with mood, text, fragments, entropy bytes, samples."""
+    before = pool.taken
+    stream = entropy.Stream(pool, first_reservation(bank))
+    log("entropy: reserved %d bytes (pool cursor now %d of %d)"
+        % (len(stream.buf), pool.cursor(), pool.size))
+    z = latent_fn(stream.read(LATENT_BYTES), model.latent_inv_scale)
+    log("latent: %d int8 values" % len(z))
+
+    def progress(*args):
+        log("generate: " + " ".join(str(a) for a in args))
+
+    rgb = model.generate(z, progress=progress)
+    h, w = model.out_shape[0], model.out_shape[1]
+    board.display.show(rgb, w, h)
+    log("display: %dx%d cat shown" % (w, h))
+    m = verdict.mood(stream)
+    clips = verdict.pick(stream, bank.slots[m])
+    text = " ".join(c[0] for c in clips)
+    log("mood: %s" % m)
+    log("verdict: %s" % text)
+    sink = board.open_dac()
+    try:
+        n = speech.speak([c[1] for c in clips if c[1]], sink, log=log)
+    finally:
+        board.close_dac()
+    log("speech: %d samples (%.1f s)" % (n, n / 11025))
+    return {"mood": m, "text": text, "fragments": [c[0] for c in clips],
+            "entropy_bytes": pool.taken - before, "samples": n, "rgb": rgb,
+            "not_quantum": pool.not_quantum}
+
+
+def load(board, model_factory, fallback=None, log=print):
+    """Opens the SD card's model, entropy pool and phrase bank; reports bank problems."""
+    root = board.sd_root
+    model = model_factory(root + "/" + MODEL_NAME)
+    pool = entropy.Pool(root, fallback=fallback, log=log)
+    bank = phrasebank.Bank(root)
+    for p in bank.problems:
+        log("phrase bank: " + p)
+    log("phrase bank: %d verdicts available, %d problem(s)" % (bank.count(), len(bank.problems)))
+    log("entropy: %d bytes left (%d cats)" % (pool.remaining(), pool.remaining() // 205))
+    return model, pool, bank
+
+
+def main(board, model_factory=None, fallback=None, log=print):
+    """The REPL entry point: `import app, hw_...; app.main(hw_....Board(...))`."""
+    if model_factory is None:
+        import tinygan
+        model_factory = tinygan.Model
+    model, pool, bank = load(board, model_factory, fallback, log)
+    cats = 0
+    while board.trigger.wait():
+        try:
+            one_cat(board, model, pool, bank, log=log)
+        except entropy.EntropyExhausted as e:
+            log("STOP: %s" % e)
+            return 1
+        cats += 1
+    return 0

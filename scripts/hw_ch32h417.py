@@ -1,0 +1,16 @@
+"""CH32H417 hardware layer: NOT IMPLEMENTED YET, waiting for the MicroPython port
+(micropython_port/, boards/CH32H417/).
+
+It must provide the same attributes as hw_host.Board: sd_root (the mounted SD card, e.g. "/sd"),
+open_dac()/close_dac() returning a sink with write(buf, n) taking 8-bit unsigned samples at
+wav.RATE (the DAC is 12-bit: output s << 4, timer-paced, double-buffered), display.show(rgb, w, h)
+(ST7796S 480x320, the cat scaled up) and trigger.wait() (FT6336U touch). Nothing here has run on
+hardware.
+"""
+
+
+class Board:
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(
+            "hw_ch32h417: the CH32H417 board layer waits for the MicroPython port; "
+            "on the host use hw_host.Board")
