@@ -38,18 +38,18 @@ class WavSink:
 
 
 def _save_image(path, rgb, w, h):
-    """PNG under CPython (Pillow); PPM under MicroPython, which has no PNG encoder."""
+    """PNG under CPython (the host package's tinygan.imageio); PPM under MicroPython, which has
+    no PNG encoder (there `tinygan` is the engine module, so the import fails cleanly)."""
     try:
-        from PIL import Image
+        import numpy as np
+        from tinygan.imageio import save_png
     except ImportError:
         path = path.rsplit(".", 1)[0] + ".ppm"
         with open(path, "wb") as f:
             f.write(b"P6 %d %d 255\n" % (w, h))
             f.write(rgb)
         return path
-    tmp = path + ".tmp"
-    Image.frombytes("RGB", (w, h), bytes(rgb)).save(tmp, format="PNG")
-    os.rename(tmp, path)
+    save_png(np.frombuffer(bytes(rgb), dtype=np.uint8).reshape(h, w, 3), path)
     return path
 
 

@@ -1,10 +1,6 @@
-"""Where the host tools find the device application (scripts/), imported as top-level modules.
-
-Uses the contract's tinygan.device shim when it is there; otherwise puts scripts/ on sys.path
-itself (the same one line of behaviour), so these tools never carry a copy of device code.
-"""
+"""Paths the host tools share, and use_scripts(): the device application (scripts/) importable
+as top-level modules through the contract's shim tinygan.device."""
 import os
-import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = os.path.join(REPO, "scripts")
@@ -13,9 +9,4 @@ DEFAULT_WEIGHTS = os.path.join(REPO, "weights", "default.tgw")
 
 
 def use_scripts():
-    try:
-        from tinygan import device  # noqa: F401  (contract's shim: adds scripts/ on import)
-    except ImportError:
-        pass
-    if SCRIPTS not in sys.path:
-        sys.path.insert(0, SCRIPTS)
+    import tinygan.device  # noqa: F401  (importing it puts scripts/ on sys.path)

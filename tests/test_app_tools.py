@@ -1,0 +1,112 @@
+"""Host tools around the device application: phrases check/render, sdcard build (folder and
+FAT image), and the default bank's content."""
+import os
+import subprocess
+import wave
+
+import pytest
+
+from tinygan import phrases, sdcard
+from tinygan.appshim import SDCARD_SRC, use_scripts
+from tinygan.cli import main
+
+use_scripts()
+import phrasebank  # noqa: E402
+import wav  # noqa: E402
+
+needs_espeak = pytest.mark.skipif(not os.path.exists("/usr/bin/espeak-ng"), reason="espeak-ng")
+
+
+def test_default_bank_is_complete_and_grammatical_shape():
+    bank = phrasebank.Bank(SDCARD_SRC, audio=False)
+    assert bank.problems == []
+    assert [len(s) for s in bank.slots["motivated"]] == [16] * 4
+    assert [len(s) for s in bank.slots["demotivated"]] == [16] * 4
+    assert bank.count() == 2 * 16 ** 4 == 131072
+    for mood in bank.slots:
+        s1, s2, s3, s4 = [[c[0] for c in clips] for clips in bank.slots[mood]]
+        # Slots 1-3 form one sentence: capitalised subject, lower-case verb phrase, object
+        # ending the sentence; slot 4 is a whole sentence. That makes every combination read.
+        assert all(t[0].isupper() and not t.endswith(".") for t in s1)
+        assert all(t[0].islower() and not t.endswith(".") for t in s2)
+        assert all(t[0].islower() and t.endswith(".") for t in s3)
+        assert all(t[0].isupper() and t.endswith(".") for t in s4)
+        texts = s1 + s2 + s3 + s4
+        assert len(set(texts)) == 64
+
+
+def test_sample_pool_is_labelled_not_quantum():
+    readme = open(os.path.join(SDCARD_SRC, "ENTROPY-README.txt")).read()
+    assert "NOT quantum" in readme and "tinygan entropy fetch" in readme
+    assert os.path.getsize(os.path.join(SDCARD_SRC, "entropy.bin")) == 65536
+
+
+@needs_espeak
+def test_render_then_check(tmp_path, capsys):
+    d = tmp_path / "phrases" / "motivated" / "1-a"
+    d.mkdir(parents=True)
+    (d / "01.txt").write_text("The quantum vacuum\n")
+    assert phrases.render(str(tmp_path), log=lambda *a: None) == 1
+    assert phrases.render(str(tmp_path), log=lambda *a: None) == 0  # up to date
+    r = wav.WavReader(str(d / "01.wav"))  # the device's own parser accepts it
+    assert 0.4 < r.nsamples / wav.RATE < 4.0
+    r.close()
+    with wave.open(str(d / "01.wav")) as w:  # and so does Python's
+        assert (w.getframerate(), w.getsampwidth(), w.getnchannels()) == (11025, 1, 1)
+    # Incomplete bank: check reports the missing mood and slots, exit status 1.
+    assert main(["phrases", "check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "demotivated: missing mood folder" in out and "1 slot folders" in out
+
+
+def test_check_names_broken_wav(tmp_path, capsys):
+    d = tmp_path / "phrases" / "motivated" / "1-a"
+    d.mkdir(parents=True)
+    (d / "01.txt").write_text("hello")
+    (d / "01.wav").write_bytes(wav.header(10) + b"\x80" * 3)
+    assert main(["phrases", "check", str(tmp_path)]) == 1
+    assert "01.wav: data truncated" in capsys.readouterr().out
+
+
+def test_to_device_format_resamples_and_normalises():
+    import numpy as np
+    t = np.arange(22050) / 22050.0
+    x = (3000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+    out = np.frombuffer(phrases.to_device_format(x, 22050), dtype=np.uint8)
+    assert len(out) == 11025
+    assert 240 <= out.max() <= 255 and 0 <= out.min() <= 15  # ~90% of full scale
+    # 440 Hz survives: count rising zero crossings over one second.
+    s = out.astype(int) - 128
+    assert abs(int(((s[:-1] < 0) & (s[1:] >= 0)).sum()) - 440) <= 3
+
+
+@needs_espeak
+@pytest.mark.skipif(subprocess.run(["which", "mcopy"], capture_output=True).returncode != 0,
+                    reason="mtools")
+def test_sdcard_build_folder_and_image(tmp_path):
+    model = tmp_path / "m.tgw"
+    model.write_bytes(b"model bytes")
+    out = tmp_path / "card"
+    img = tmp_path / "card.img"
+    assert main(["sdcard", "build", "--out", str(out), "--image", str(img),
+                 "--model", str(model)]) == 0
+    assert (out / "model.tgw").read_bytes() == b"model bytes"
+    assert (out / "entropy.bin").read_bytes() == open(sdcard.SAMPLE_POOL, "rb").read()
+    assert (out / "scripts" / "app.py").exists()
+    bank = phrasebank.Bank(str(out))
+    assert bank.problems == [] and bank.count() == 131072
+    # The image holds the same files (listed and read back with mtools).
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    ls = subprocess.run(["mdir", "-b", "-i", str(img), "::/"], capture_output=True, text=True,
+                        env=env).stdout
+    for name in ("MODEL.TGW", "ENTROPY.BIN", "ENTROPY.CUR", "PHRASES", "SCRIPTS"):
+        assert name.lower() in ls.lower(), ls
+    got = subprocess.run(["mtype", "-i", str(img), "::/phrases/motivated/1-opening/01.txt"],
+                         capture_output=True, text=True, env=env).stdout
+    assert got.strip() == "The quantum vacuum"
+    # Rebuilding keeps a used cursor (never rewinds over used entropy).
+    use_scripts()
+    import entropy
+    entropy.Pool(str(out)).take(500)
+    sdcard.build_folder(str(out), model=str(model), log=lambda *a: None)
+    assert entropy.Pool(str(out)).cursor() == 500
