@@ -37,6 +37,13 @@ def first_reservation(bank, mood_name=None):
     return LATENT_BYTES + 1 + worst
 
 
+def _hw(shape):
+    """(H, W) of the output, whether out_shape is written HWC or CHW (3 channels, RGB)."""
+    dims = [d for d in shape]
+    dims.remove(3)
+    return dims[0], dims[1]
+
+
 def default_latent_fn(b, inv_scale):
     from latent import latent_from_bytes  # the contract's module (scripts/latent.py)
     return latent_from_bytes(b, inv_scale)
@@ -55,7 +62,7 @@ def one_cat(board, model, pool, bank, latent_fn=default_latent_fn, log=print):
         log("generate: " + " ".join(str(a) for a in args))
 
     rgb = model.generate(z, progress=progress)
-    h, w = model.out_shape[0], model.out_shape[1]
+    h, w = _hw(model.out_shape)
     board.display.show(rgb, w, h)
     log("display: %dx%d cat shown" % (w, h))
     m = verdict.mood(stream)
