@@ -60,7 +60,7 @@ def latent_from_entropy_file(path, model):
         data = f.read(need)
     if len(data) < need:
         raise ValueError("%s: %d bytes, a latent needs %d" % (path, len(data), need))
-    return np.frombuffer(latent.latent_from_bytes(data, model.latent_inv_scale), dtype=np.int8)
+    return np.frombuffer(latent.latent_from_bytes(data, model.latent_inv_scale, model.latent_dim), dtype=np.int8)
 
 
 def add_arguments(p):
