@@ -110,3 +110,13 @@ def test_sdcard_build_folder_and_image(tmp_path):
     entropy.Pool(str(out)).take(500)
     sdcard.build_folder(str(out), model=str(model), log=lambda *a: None)
     assert entropy.Pool(str(out)).cursor() == 500
+
+
+def test_deploy_dry_run_lists_every_script(capsys):
+    assert main(["deploy", "--port", "/dev/ttyX", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("mpremote connect /dev/ttyX fs cp ") and out.strip().endswith(":")
+    for name in os.listdir(os.path.join(SDCARD_SRC, "..", "scripts")):
+        if name.endswith(".py"):
+            assert "/scripts/" + name in out
+    assert main(["deploy"]) == 2  # nothing to do is a clear error

@@ -19,6 +19,7 @@ COMMANDS = {
     "phrases": ("tinygan.phrases", "check a phrase bank, render its clips with espeak-ng"),
     "sdcard": ("tinygan.sdcard", "build the SD card as a folder or FAT image"),
     "demo": ("tinygan.demo", "run the device application on the host: a cat and its verdict"),
+    "deploy": ("tinygan.deploy", "copy scripts/ to a board with mpremote, SD content to a card"),
 }
 
 
