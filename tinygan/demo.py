@@ -55,11 +55,15 @@ def run(args, model_factory=None):
     board = hw_host.Board(sd, wav_path=os.path.join(out, "verdict.wav"),
                           image_path=os.path.join(out, "cat.png"), terminal=args.terminal,
                           count=1)
-    model, pool, bank = app.load(board, model_factory)
+    import tinygan
+    engine_error = getattr(tinygan, "EngineError", RuntimeError)
     try:
+        model, pool, bank = app.load(board, model_factory)
         cat = app.one_cat(board, model, pool, bank)
     except entropy.EntropyExhausted as e:
         raise CLIError("%s (the demo's copy: %s)" % (e, os.path.join(sd, entropy.POOL_NAME)))
+    except engine_error as e:
+        raise CLIError("engine: %s (model %s)" % (e, os.path.join(sd, app.MODEL_NAME)))
     tmp = os.path.join(out, "verdict.txt.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(cat["mood"] + "\n" + cat["text"] + "\n")

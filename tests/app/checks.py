@@ -425,11 +425,32 @@ def app_one_cat(root=None):
     print("cat: %s | %s | %d bytes" % (cat["mood"], cat["text"], cat["entropy_bytes"]))
 
 
+def app_main_stops_when_exhausted():
+    """Two triggers, entropy for one cat: the first cat is made, then a clear stop (status 1);
+    with a fallback the second cat is made and flagged NOT quantum."""
+    root = WORK + "/sd2"
+    rmtree(root)
+    make_bank(root, (2, 2, 2, 2))
+    make_pool(root, pattern(300, 9))
+    write(root + "/model.tgw", b"stand-in")
+    logs = []
+    board = hw_host.Board(root, count=2)
+    assert app.main(board, FakeModel, log=logs.append) == 1
+    stops = [l for l in logs if l.startswith("STOP: ")]
+    assert len(stops) == 1 and "exhausted" in stops[0], logs
+    assert len([l for l in logs if l.startswith("verdict: ")]) == 1
+    logs = []
+    board = hw_host.Board(root, count=1)
+    assert app.main(board, FakeModel, fallback=lambda n: bytes(n), log=logs.append) == 0
+    assert [l for l in logs if "NOT quantum" in l], logs
+
+
 for fn in (entropy_sequential_and_exhaustion, entropy_fallback_is_flagged,
            entropy_corrupt_cursor_refused, entropy_power_cut_every_write,
            uniform_exact_over_all_bytes, mood_uses_one_bit, wav_errors_name_file_and_problem,
            speech_streams_back_to_back_in_bounded_memory, wav_sink_roundtrip,
-           bank_valid_and_counts, bank_broken_edits_reported_and_skipped, app_one_cat):
+           bank_valid_and_counts, bank_broken_edits_reported_and_skipped, app_one_cat,
+           app_main_stops_when_exhausted):
     check(fn)
 
 if EXTRA:
