@@ -25,7 +25,12 @@ def _pick_bytes(n):
     return k
 
 
-def first_reservation(bank, mood_name=None):
+def latent_bytes(model):
+    """2 bytes per latent value (uint16 pairs for Box-Muller): 200 for nz = 100."""
+    return 2 * getattr(model, "latent_dim", 100)
+
+
+def first_reservation(bank, n_latent=LATENT_BYTES):
     """Bytes to commit up front: latent + mood + the largest pick cost over both moods."""
     worst = 0
     for m in verdict.MOODS:
@@ -34,7 +39,7 @@ def first_reservation(bank, mood_name=None):
             if clips:
                 cost += _pick_bytes(len(clips))
         worst = max(worst, cost)
-    return LATENT_BYTES + 1 + worst
+    return n_latent + 1 + worst
 
 
 def _hw(shape):
@@ -44,18 +49,19 @@ def _hw(shape):
     return dims[0], dims[1]
 
 
-def default_latent_fn(b, inv_scale):
+def default_latent_fn(b, inv_scale, nz):
     from latent import latent_from_bytes  # the contract's module (scripts/latent.py)
-    return latent_from_bytes(b, inv_scale)
+    return latent_from_bytes(b, inv_scale, nz)
 
 
 def one_cat(board, model, pool, bank, latent_fn=default_latent_fn, log=print):
     """Makes one cat; returns a dict with mood, text, fragments, entropy bytes, samples."""
     before = pool.taken
-    stream = entropy.Stream(pool, first_reservation(bank))
+    n_latent = latent_bytes(model)
+    stream = entropy.Stream(pool, first_reservation(bank, n_latent))
     log("entropy: reserved %d bytes (pool cursor now %d of %d)"
         % (len(stream.buf), pool.cursor(), pool.size))
-    z = latent_fn(stream.read(LATENT_BYTES), model.latent_inv_scale)
+    z = latent_fn(stream.read(n_latent), model.latent_inv_scale, n_latent // 2)
     log("latent: %d int8 values" % len(z))
 
     def progress(*args):

@@ -18,6 +18,7 @@ needs_espeak = pytest.mark.skipif(not os.path.exists("/usr/bin/espeak-ng"), reas
 
 
 class StandIn:
+    latent_dim = 100
     latent_inv_scale = 32
     out_shape = (64, 64, 3)
 

@@ -378,6 +378,7 @@ def bank_broken_edits_reported_and_skipped():
 # ---- the app with a stand-in model -----------------------------------------------------------
 
 class FakeModel:
+    latent_dim = 100
     latent_inv_scale = 32
     out_shape = (64, 64, 3)
 
