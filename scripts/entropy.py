@@ -64,15 +64,17 @@ _open = open
 def read_cursor(path):
     """-> (seq, cursor, slot_of_winner).
 
-    No cursor file means a fresh pool: (0, 0, 1). A file with no valid record cannot happen
-    through take() (it writes one slot at a time), so it is an error, never a guess that could
-    hand out used bytes again.
+    A missing cursor file, or one with no valid record (which take() cannot produce: it writes
+    one slot at a time), is an error, never a guess that could hand out used bytes again. The
+    device never creates a cursor; the PC tools do (sdcard build, entropy fetch of a new pool,
+    entropy init).
     """
     try:
         with open(path, "rb") as f:
             data = f.read(STRIDE + RECORD)
     except OSError:
-        return 0, 0, 1
+        raise EntropyError("%s: missing cursor file; refusing to guess which bytes were used "
+                           "(for a pool that is really unused: `tinygan entropy init`)" % path)
     best = None
     for slot in (0, 1):
         r = _unpack(data[slot * STRIDE:slot * STRIDE + RECORD])
@@ -100,7 +102,10 @@ class Pool:
         self.cursor_path = root + "/" + CURSOR_NAME
         self.fallback = fallback  # callable n -> bytes, or None (stop when exhausted)
         self.log = log
-        self.size = _file_size(self.pool_path)
+        try:
+            self.size = _file_size(self.pool_path)
+        except OSError:
+            raise EntropyError("%s: no entropy pool on the SD card" % self.pool_path)
         # Bytes handed out by this Pool object, and whether any were not quantum.
         self.taken = 0
         self.not_quantum = False
@@ -113,11 +118,7 @@ class Pool:
 
     def _commit(self, seq, slot, cursor):
         # Rewrite only the losing slot, in place ("r+b"), so the winner stays intact.
-        try:
-            f = _open(self.cursor_path, "r+b")
-        except OSError:
-            init_cursor(self.cursor_path, 0)
-            f = _open(self.cursor_path, "r+b")
+        f = _open(self.cursor_path, "r+b")
         try:
             f.seek(slot * STRIDE)
             f.write(_pack(seq, cursor))

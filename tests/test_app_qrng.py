@@ -100,3 +100,18 @@ def test_key_from_config_file_and_missing_key(tmp_path, monkeypatch):
     assert qrng.api_key(str(f)) == "abc"
     with pytest.raises(CLIError, match="no QRNG API key"):
         qrng.api_key(str(tmp_path / "missing"))
+
+
+def test_new_pool_gets_a_cursor_existing_keeps_its_own(server, tmp_path, monkeypatch):
+    from tinygan.appshim import use_scripts
+    use_scripts()
+    import entropy
+    monkeypatch.setenv("TINYGAN_QRNG_KEY", "k3y")
+    pool = tmp_path / "entropy.bin"
+    assert main(["entropy", "fetch", "--bytes", "300", "--out", str(pool), "--url", server]) == 0
+    p = entropy.Pool(str(tmp_path))
+    assert p.cursor() == 0 and p.take(10) == bytes(range(10))
+    assert main(["entropy", "fetch", "--bytes", "100", "--out", str(pool), "--url", server]) == 0
+    assert entropy.Pool(str(tmp_path)).cursor() == 10 and pool.stat().st_size == 400
+    assert main(["entropy", "init", "--out", str(pool)]) == 2  # refuses to reset a cursor
+    assert entropy.Pool(str(tmp_path)).cursor() == 10

@@ -4,7 +4,11 @@ API: GET {base}/?length=L&type=uint8 with header x-api-key; L <= 1024 per reques
 is JSON {"success": true, "data": [0..255, ...]}. The key comes from --key-file, the environment
 variable TINYGAN_QRNG_KEY, or ~/.config/tinygan/qrng-key. The bytes are appended to POOL
 atomically: the new pool (old content + all new bytes) is written to POOL.tmp and renamed over
-POOL only when every request succeeded, so a failure leaves POOL as it was.
+POOL only when every request succeeded, so a failure leaves POOL as it was. A NEW pool gets a
+fresh cursor file beside it (entropy.cur, cursor 0); an existing pool keeps its cursor.
+
+`tinygan entropy init --out POOL` writes a fresh cursor for a pool you know is unused; it refuses
+to overwrite an existing cursor (that could hand out used bytes again).
 """
 import json
 import os
@@ -13,6 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from tinygan.appshim import use_scripts
 from tinygan.cli import CLIError
 
 DEFAULT_URL = "https://api.quantumnumbers.anu.edu.au"
@@ -63,7 +68,8 @@ def fetch(out, nbytes, base_url=DEFAULT_URL, key=None, log=print):
     if nbytes < 1:
         raise CLIError("--bytes must be >= 1")
     old = b""
-    if os.path.exists(out):
+    new_pool = not os.path.exists(out)
+    if not new_pool:
         with open(out, "rb") as f:
             old = f.read()
     got = bytearray()
@@ -78,12 +84,32 @@ def fetch(out, nbytes, base_url=DEFAULT_URL, key=None, log=print):
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, out)
+    if new_pool and not os.path.exists(cursor_path(out)):
+        init_cursor(out)
     log("entropy: %s now holds %d bytes (%d new)" % (out, len(old) + len(got), len(got)))
     return len(got)
 
 
+def cursor_path(pool):
+    use_scripts()
+    import entropy
+    return os.path.join(os.path.dirname(os.path.abspath(pool)), entropy.CURSOR_NAME)
+
+
+def init_cursor(pool, log=print):
+    use_scripts()
+    import entropy
+    path = cursor_path(pool)
+    if os.path.exists(path):
+        raise CLIError("%s exists; refusing to reset it (that could reuse entropy). Delete it "
+                       "yourself only if the pool is really unused" % path)
+    entropy.init_cursor(path + ".tmp", 0)
+    os.replace(path + ".tmp", path)
+    log("entropy: fresh cursor %s" % path)
+
+
 def add_arguments(parser):
-    parser.add_argument("action", choices=["fetch"])
+    parser.add_argument("action", choices=["fetch", "init"])
     parser.add_argument("--bytes", type=int, default=65536, help="how many bytes to fetch")
     parser.add_argument("--out", required=True, help="pool file to append to (e.g. SD/entropy.bin)")
     parser.add_argument("--url", default=os.environ.get("TINYGAN_QRNG_URL", DEFAULT_URL),
@@ -92,6 +118,9 @@ def add_arguments(parser):
 
 
 def run(args):
+    if args.action == "init":
+        init_cursor(args.out)
+        return 0
     key = api_key(args.key_file)
     fetch(args.out, args.bytes, args.url, key)
     return 0

@@ -71,10 +71,7 @@ def read(path):
 def make_pool(root, data):
     mkdirs(root)
     write(root + "/" + entropy.POOL_NAME, data)
-    try:
-        os.remove(root + "/" + entropy.CURSOR_NAME)
-    except OSError:
-        pass
+    entropy.init_cursor(root + "/" + entropy.CURSOR_NAME, 0)
 
 
 def pattern(n, seed=1):
@@ -135,11 +132,14 @@ def entropy_corrupt_cursor_refused():
     root = WORK + "/e3"
     make_pool(root, pattern(100))
     write(root + "/" + entropy.CURSOR_NAME, b"\xff" * 600)
-    try:
-        entropy.Pool(root).take(1)
-        raise AssertionError("a corrupt cursor was accepted")
-    except entropy.EntropyError as e:
-        assert "refusing to guess" in str(e), str(e)
+    for step in ("corrupt", "missing"):
+        try:
+            entropy.Pool(root).take(1)
+            raise AssertionError("a %s cursor was accepted" % step)
+        except entropy.EntropyError as e:
+            assert "refusing to guess" in str(e), str(e)
+        if step == "corrupt":
+            os.remove(root + "/" + entropy.CURSOR_NAME)
 
 
 class PowerCut(Exception):
