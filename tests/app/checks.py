@@ -446,12 +446,21 @@ def app_main_stops_when_exhausted():
     assert [l for l in logs if "NOT quantum" in l], logs
 
 
+def board_stub_says_it_waits_for_the_port():
+    import hw_ch32h417
+    try:
+        hw_ch32h417.Board()
+        raise AssertionError("the board stub pretended to work")
+    except NotImplementedError as e:
+        assert "waits for the MicroPython port" in str(e), str(e)
+
+
 for fn in (entropy_sequential_and_exhaustion, entropy_fallback_is_flagged,
            entropy_corrupt_cursor_refused, entropy_power_cut_every_write,
            uniform_exact_over_all_bytes, mood_uses_one_bit, wav_errors_name_file_and_problem,
            speech_streams_back_to_back_in_bounded_memory, wav_sink_roundtrip,
            bank_valid_and_counts, bank_broken_edits_reported_and_skipped, app_one_cat,
-           app_main_stops_when_exhausted):
+           app_main_stops_when_exhausted, board_stub_says_it_waits_for_the_port):
     check(fn)
 
 if EXTRA:
