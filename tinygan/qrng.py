@@ -12,7 +12,6 @@ to overwrite an existing cursor (that could hand out used bytes again).
 """
 import json
 import os
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request

@@ -12,7 +12,6 @@ The image is FAT32 (mkfs.fat + mcopy); FAT32 needs >= 33 MiB, so the size is at 
 import os
 import shutil
 import subprocess
-import tempfile
 
 from tinygan.appshim import DEFAULT_WEIGHTS, SCRIPTS, SDCARD_SRC, use_scripts
 from tinygan.cli import CLIError
