@@ -1,0 +1,104 @@
+/* Kernels of the engine and the dispatch that picks them.
+ *
+ * A kernel computes one weight chunk of a layer: channel groups [g0, g0+ng) x phases [p0, p0+np),
+ * all input channels and taps (docs/weight-format.md, Packing), and stores every finished output
+ * pixel through tg_store4(). Any kernel with this signature is interchangeable as long as it is
+ * bit-identical: accumulation is exact int32, so loop order and blocking are free.
+ *
+ * To try a faster kernel: add it in its own file and point TG_KERNEL_S2 / TG_KERNEL_FIRST at it
+ * (here, or with -D on the compiler line). tg_kernel_s2_plain stays as the reference for tests.
+ */
+#ifndef TG_KERNELS_H
+#define TG_KERNELS_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "tg_engine.h"
+
+typedef struct {
+    const uint8_t *in;           /* input minus in_zp, HWC (layers after the first: 0..255) */
+    const int8_t *latent;        /* first layer: the int8 latent (in_zp is 0) */
+    uint16_t in_h, in_w, cin, cout, out_h, out_w;
+    uint8_t act;
+    int8_t out_zp;
+    const int32_t *bias;         /* [cout] */
+    const int32_t *mult, *shift; /* [cout], REQUANT */
+    const int32_t *thresholds;   /* [cout][255], THRESHOLD */
+    uint8_t *out;                /* REQUANT: q - out_zp (0..255) HWC; THRESHOLD: the image HWC */
+} tg_layer_io;
+
+typedef void (*tg_kernel_fn)(const tg_layer_io *io, const int8_t *w, int g0, int ng, int p0, int np);
+
+void tg_kernel_s2_plain(const tg_layer_io *io, const int8_t *w, int g0, int ng, int p0, int np);
+void tg_kernel_s2_blocked(const tg_layer_io *io, const int8_t *w, int g0, int ng, int p0, int np);
+void tg_kernel_first(const tg_layer_io *io, const int8_t *w, int g0, int ng, int p0, int np);
+
+#ifndef TG_KERNEL_S2
+#define TG_KERNEL_S2 tg_kernel_s2_blocked
+#endif
+#ifndef TG_KERNEL_FIRST
+#define TG_KERNEL_FIRST tg_kernel_first
+#endif
+
+/* gemmlowp SaturatingRoundingDoublingHighMul */
+static inline int32_t tg_srdhm(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN)
+        return INT32_MAX;
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division truncates, as gemmlowp's */
+}
+
+/* gemmlowp RoundingDivideByPOT: x / 2^e rounded half away from zero, 0 <= e <= 31 */
+static inline int32_t tg_rdbpot(int32_t x, int e)
+{
+    int32_t mask = (int32_t)(((int64_t)1 << e) - 1);
+    int32_t remainder = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> e) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLite MultiplyByQuantizedMultiplier; the left shift wraps modulo 2^32 (done on uint32: no UB). */
+static inline int32_t tg_mbqm(int32_t acc, int32_t mult, int32_t shift)
+{
+    int left = shift > 0 ? (int)shift : 0;
+    int right = shift > 0 ? 0 : (int)-shift;
+    int32_t x = (int32_t)((uint32_t)acc << left);
+    return tg_rdbpot(tg_srdhm(x, mult), right);
+}
+
+/* pixel = number of thresholds <= acc (thresholds non-decreasing): binary search, 8 steps */
+static inline uint8_t tg_threshold(const int32_t *th, int32_t acc)
+{
+    int lo = 0, hi = TG_N_THRESH;
+    while (lo < hi) {
+        int mid = (lo + hi) >> 1;
+        if (acc >= th[mid])
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (uint8_t)lo;
+}
+
+/* Store the 4 accumulators (bias included) of channel group starting at co0 for pixel (oy, ox). */
+static inline void tg_store4(const tg_layer_io *io, int oy, int ox, int co0, const int32_t acc[4])
+{
+    uint8_t *o = io->out + ((uint32_t)oy * io->out_w + (uint32_t)ox) * io->cout;
+    for (int j = 0; j < TG_GROUP; j++) {
+        int co = co0 + j;
+        if (co >= io->cout)
+            break; /* the padding channels of the last group */
+        if (io->act == TG_ACT_REQUANT) {
+            int32_t q = tg_mbqm(acc[j], io->mult[co], io->shift[co]) + io->out_zp;
+            q = q < -128 ? -128 : (q > 127 ? 127 : q);
+            o[co] = (uint8_t)(q - io->out_zp); /* out_zp is -128: stored as 0..255 */
+        } else {
+            o[co] = tg_threshold(io->thresholds + (uint32_t)co * TG_N_THRESH, acc[j]);
+        }
+    }
+}
+
+#endif
