@@ -293,6 +293,8 @@ def _check_descriptor(d, i, n_layers, prev, model, file_size):
                "%s: output %dx%dx%d != header out_h/out_w/out_c %dx%dx%d"
                % (where, d["out_h"], d["out_w"], d["cout"], model.out_h, model.out_w, model.out_c))
         _check(d["out_zp"] == 0, "%s: out_zp %d (threshold layer needs 0)" % (where, d["out_zp"]))
+    else:
+        _check(d["out_zp"] == -128, "%s: out_zp %d (requant layers are ReLU with -128)" % (where, d["out_zp"]))
     _check(d["group"] == GROUP, "%s: group %d (must be %d)" % (where, d["group"], GROUP))
     phases, taps = KIND_PHASES_TAPS[d["kind"]]
     _check(d["phases"] == phases, "%s: phases %d (expected %d)" % (where, d["phases"], phases))
