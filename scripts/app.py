@@ -64,8 +64,11 @@ def one_cat(board, model, pool, bank, latent_fn=default_latent_fn, log=print):
     z = latent_fn(stream.read(n_latent), model.latent_inv_scale, n_latent // 2)
     log("latent: %d int8 values" % len(z))
 
-    def progress(*args):
-        log("generate: " + " ".join(str(a) for a in args))
+    def progress(layer, chunk, n_chunks):
+        # Called by the engine after each weight chunk; one line per finished layer. Returning
+        # None (falsy) lets it go on.
+        if chunk == n_chunks - 1:
+            log("generate: layer %d done (%d weight chunks)" % (layer + 1, n_chunks))
 
     rgb = model.generate(z, progress=progress)
     h, w = _hw(model.out_shape)

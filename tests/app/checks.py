@@ -389,7 +389,7 @@ class FakeModel:
     def generate(self, z, out=None, progress=None):
         self.seen.append(bytes(z))
         if progress:
-            progress(1, 1)
+            progress(0, 0, 1)
         return bytearray((z[i % len(z)] + i) & 0xFF for i in range(64 * 64 * 3))
 
 
