@@ -59,6 +59,23 @@ def test_render_then_check(tmp_path, capsys):
     assert "demotivated: missing mood folder" in out and "1 slot folders" in out
 
 
+@needs_espeak
+def test_render_updates_its_own_clips_but_never_a_recording(tmp_path):
+    d = tmp_path / "phrases" / "motivated" / "1-a"
+    d.mkdir(parents=True)
+    (d / "01.txt").write_text("first text")
+    (d / "02.txt").write_text("second text")
+    assert phrases.render(str(tmp_path), log=lambda *a: None) == 2
+    own = wav.header(4) + b"\x10\x20\x30\x40"
+    (d / "02.wav").write_bytes(own)            # a person's own recording replaces clip 02
+    (d / "01.txt").write_text("edited text")   # and clip 01's text changes
+    logs = []
+    assert phrases.render(str(tmp_path), log=logs.append) == 1
+    assert (d / "02.wav").read_bytes() == own
+    assert (d / "01.wav").read_bytes() == phrases.clip_bytes("edited text")
+    assert any("keeping" in l and "02.wav" in l for l in logs), logs
+
+
 def test_check_names_broken_wav(tmp_path, capsys):
     d = tmp_path / "phrases" / "motivated" / "1-a"
     d.mkdir(parents=True)
@@ -108,8 +125,12 @@ def test_sdcard_build_folder_and_image(tmp_path):
     use_scripts()
     import entropy
     entropy.Pool(str(out)).take(500)
+    edited = out / "phrases" / "motivated" / "1-opening" / "01.txt"
+    edited.write_text("My own opening")
     sdcard.build_folder(str(out), model=str(model), log=lambda *a: None)
     assert entropy.Pool(str(out)).cursor() == 500
+    assert edited.read_text() == "My own opening"  # the card owner's edit survives
+    assert (edited.parent / "01.wav").read_bytes() == phrases.clip_bytes("My own opening")
 
 
 def test_deploy_dry_run_lists_every_script(capsys):

@@ -3,7 +3,8 @@
 DIR is an SD card root (holding phrases/) or the phrases folder itself. Clips are rendered in the
 device format (scripts/wav.py: 8-bit unsigned PCM, mono, 11025 Hz) from each fragment's .txt,
 through a cache keyed by text and voice (~/.cache/tinygan/clips), and written next to the .txt via
-a temporary file + rename. Format: docs/phrase-bank.md.
+a temporary file + rename; a .wav the tool did not write (your own recording) is never replaced.
+Format: docs/phrase-bank.md.
 """
 import hashlib
 import os
@@ -104,20 +105,46 @@ def fragments(root):
                     yield path, text
 
 
+MANIFEST = ".rendered.json"  # hidden: the device ignores it
+
+
+def _sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
 def render(root, log=print):
-    """Writes DIR/.../NN.wav for every non-empty NN.txt whose clip is missing or out of date."""
-    n_written = n_total = 0
+    """Writes NN.wav for every non-empty NN.txt whose clip is missing or was rendered by this
+    tool from an older text. A .wav this tool did not write (a person's own recording) is never
+    replaced: phrases/.rendered.json remembers the hash of every clip render wrote."""
+    import json
+    manifest_path = os.path.join(root, "phrases", MANIFEST)
+    try:
+        with open(manifest_path) as f:
+            manifest = json.load(f)
+    except (OSError, ValueError):
+        manifest = {}
+    n_written = n_total = n_kept = 0
     for path, text in fragments(root):
         n_total += 1
         target = path[:-4] + ".wav"
+        rel = os.path.relpath(target, root)
         data = clip_bytes(text)
         if os.path.exists(target):
             with open(target, "rb") as f:
-                if f.read() == data:
-                    continue
+                have = _sha(f.read())
+            if have == _sha(data):
+                manifest[rel] = have
+                continue
+            if manifest.get(rel) != have:
+                log("phrases: keeping %s (not written by render; delete it to re-render)" % rel)
+                n_kept += 1
+                continue
         atomic_write(target, data)
+        manifest[rel] = _sha(data)
         n_written += 1
-    log("phrases: %d clips rendered, %d up to date" % (n_written, n_total - n_written))
+    atomic_write(manifest_path, json.dumps(manifest, indent=0, sort_keys=True).encode())
+    log("phrases: %d clips rendered, %d up to date, %d own recordings kept"
+        % (n_written, n_total - n_written - n_kept, n_kept))
     return n_written
 
 

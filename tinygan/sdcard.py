@@ -30,7 +30,8 @@ def _copy(src, dst):
 def build_folder(out, model=DEFAULT_WEIGHTS, pool=SAMPLE_POOL, phrases_src=SDCARD_SRC,
                  log=print):
     """Builds (or refreshes) the card in folder `out`. An existing pool + cursor in `out` are
-    kept as they are: rebuilding must never rewind the cursor over used entropy."""
+    kept as they are (rebuilding must never rewind the cursor over used entropy), and so are
+    phrase texts and recordings already there (the card owner's edits)."""
     use_scripts()
     import entropy
     if not os.path.exists(model):
@@ -51,14 +52,21 @@ def build_folder(out, model=DEFAULT_WEIGHTS, pool=SAMPLE_POOL, phrases_src=SDCAR
         log("sdcard: entropy pool %s (%d bytes), cursor 0" % (pool, os.path.getsize(pool)))
     if os.path.exists(POOL_README):
         _copy(POOL_README, os.path.join(out, "ENTROPY-README.txt"))
+    # Texts already on the card are the card owner's (maybe edited): copy only missing ones.
     src = os.path.join(phrases_src, "phrases")
+    kept = 0
     for dirpath, _, files in os.walk(src):
         rel = os.path.relpath(dirpath, src)
         dst = os.path.join(out, "phrases", rel)
         os.makedirs(dst, exist_ok=True)
         for name in files:
             if name.endswith(".txt"):
-                _copy(os.path.join(dirpath, name), os.path.join(dst, name))
+                if os.path.exists(os.path.join(dst, name)):
+                    kept += 1
+                else:
+                    _copy(os.path.join(dirpath, name), os.path.join(dst, name))
+    if kept:
+        log("sdcard: kept %d phrase texts already on the card" % kept)
     phrases.render(out, log=log)
     os.makedirs(os.path.join(out, "scripts"), exist_ok=True)
     for name in sorted(os.listdir(SCRIPTS)):
