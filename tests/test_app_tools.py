@@ -110,6 +110,7 @@ def test_sdcard_build_folder_and_image(tmp_path):
     assert (out / "model.tgw").read_bytes() == b"model bytes"
     assert (out / "entropy.bin").read_bytes() == open(sdcard.SAMPLE_POOL, "rb").read()
     assert (out / "scripts" / "app.py").exists()
+    assert "sox" in (out / "PHRASES-README.txt").read_text()
     bank = phrasebank.Bank(str(out))
     assert bank.problems == [] and bank.count() == 131072
     # The image holds the same files (listed and read back with mtools).

@@ -7,6 +7,7 @@ Layout of the card (docs/app.md):
     phrases/...      the phrase bank (repo sdcard/phrases), clips rendered with espeak-ng
     scripts/*.py     the device application, for `mpremote cp` or copying by hand
     ENTROPY-README.txt  what the pool is and how to replace it
+    PHRASES-README.txt  how to edit the phrase bank with a file manager
 The image is FAT32 (mkfs.fat + mcopy); FAT32 needs >= 33 MiB, so the size is at least 40 MiB.
 """
 import os
@@ -18,7 +19,6 @@ from tinygan.cli import CLIError
 from tinygan import phrases
 
 SAMPLE_POOL = os.path.join(SDCARD_SRC, "entropy.bin")
-POOL_README = os.path.join(SDCARD_SRC, "ENTROPY-README.txt")
 
 
 def _copy(src, dst):
@@ -50,8 +50,9 @@ def build_folder(out, model=DEFAULT_WEIGHTS, pool=SAMPLE_POOL, phrases_src=SDCAR
         entropy.init_cursor(cur_out + ".tmp", 0)
         os.replace(cur_out + ".tmp", cur_out)
         log("sdcard: entropy pool %s (%d bytes), cursor 0" % (pool, os.path.getsize(pool)))
-    if os.path.exists(POOL_README):
-        _copy(POOL_README, os.path.join(out, "ENTROPY-README.txt"))
+    for readme in ("ENTROPY-README.txt", "PHRASES-README.txt"):
+        if os.path.exists(os.path.join(SDCARD_SRC, readme)):
+            _copy(os.path.join(SDCARD_SRC, readme), os.path.join(out, readme))
     # Texts already on the card are the card owner's (maybe edited): copy only missing ones.
     src = os.path.join(phrases_src, "phrases")
     kept = 0
