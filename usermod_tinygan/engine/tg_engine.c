@@ -129,10 +129,13 @@ static tg_status stream_chunks(const tg_model *m, const tg_source *src, int i, c
                              ": CRC mismatch (weights corrupted or truncated read)", TG_END);
             break;
         }
+        uint32_t t2 = now(hooks);
         if (fn && (status = fn(ctx, c, (const int8_t *)buf)) != TG_OK)
             break;
-        if (st)
-            st->compute_us += now(hooks) - t1;
+        if (st) {
+            st->check_us += t2 - t1;
+            st->compute_us += now(hooks) - t2;
+        }
         if (hooks && hooks->progress && hooks->progress(hooks->progress_ctx, i, c, l->n_chunks)) {
             status = tg_fail(err, TG_ERR_CANCELLED, i, c, "cancelled at layer ", TG_I(i), " chunk ", TG_I(c), TG_END);
             break;

@@ -68,7 +68,8 @@ typedef struct {
 typedef struct {
     uint32_t bytes_read;  /* parameter block + chunks, padding included */
     uint32_t wait_us;     /* time blocked waiting for data */
-    uint32_t compute_us;  /* time in CRC checks and kernels */
+    uint32_t check_us;    /* time checking chunk CRCs (on the CH32H417 the I/O core's job) */
+    uint32_t compute_us;  /* time in the kernels */
     uint64_t macs;        /* useful multiply-accumulates */
 } tg_layer_stats;
 

@@ -364,9 +364,9 @@ static PyObject *Model_get_stats(ModelObject *self, void *closure)
     PyObject *list = PyList_New(0);
     for (int i = 0; list && self->have_stats && i < self->model.n_layers; i++) {
         const tg_layer_stats *s = &self->stats[i];
-        PyObject *d = Py_BuildValue("{s:k,s:k,s:k,s:K}", "bytes_read", (unsigned long)s->bytes_read, "wait_us",
-                                    (unsigned long)s->wait_us, "compute_us", (unsigned long)s->compute_us, "macs",
-                                    (unsigned long long)s->macs);
+        PyObject *d = Py_BuildValue("{s:k,s:k,s:k,s:k,s:K}", "bytes_read", (unsigned long)s->bytes_read, "wait_us",
+                                    (unsigned long)s->wait_us, "check_us", (unsigned long)s->check_us, "compute_us",
+                                    (unsigned long)s->compute_us, "macs", (unsigned long long)s->macs);
         if (!d || PyList_Append(list, d)) {
             Py_XDECREF(d);
             Py_DECREF(list);
