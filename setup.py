@@ -26,7 +26,7 @@ if _sources():
             include_dirs=[os.path.join("usermod_tinygan", "engine")],
             # -std=gnu99 rather than c99 only for the host binding's POSIX calls (pread, pthreads);
             # the engine itself is plain C99 and is also built with -std=c99 by the RV32 image.
-            extra_compile_args=["-std=gnu99", "-O3", "-Wall", "-Wextra", "-Werror", "-pthread"],
+            extra_compile_args=["-std=gnu99", "-O3", "-march=native", "-ffp-contract=fast", "-Wall", "-Wextra", "-Werror", "-pthread"],
             extra_link_args=["-pthread"],
         )
     )

@@ -15,7 +15,7 @@
 
 #include "tg_engine.h"
 
-#define ARENA_BYTES (256u * 1024u)
+#define ARENA_BYTES (320u * 1024u)
 #define STACK_PAINT_BYTES (16u * 1024u)
 
 static uint8_t arena[ARENA_BYTES] __attribute__((aligned(16)));

@@ -170,7 +170,7 @@ def _sanitizer_compiler():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kernel", ["tg_kernel_s2_blocked", "tg_kernel_s2_plain"])
+@pytest.mark.parametrize("kernel", ["tg_kernel_s2_fast", "tg_kernel_s2_plain"])
 def test_full_model_clean_under_asan_ubsan(full_model_path, tmp_path, kernel):
     cc = _sanitizer_compiler()
     if cc is None:

@@ -222,7 +222,13 @@ tg_status tg_generate(const tg_model *m, const tg_source *src, const int8_t *lat
         } else {
             lc.io.thresholds = p + l->cout;
         }
-        lc.io.out = i == m->n_layers - 1 ? image : a.act[i & 1];
+        if (i == m->n_layers - 1) {
+            lc.io.out = image;
+        } else {
+            /* the zero border of the padded planes stands for taps outside the input */
+            lc.io.out = a.act[i & 1];
+            memset(lc.io.out, 0, (size_t)(l->out_h + 2u) * (l->out_w + 2u) * l->cout);
+        }
         st = stream_chunks(m, src, i, &a, hooks, s, run_chunk, &lc, err);
         if (st)
             return st;

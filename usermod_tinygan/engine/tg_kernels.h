@@ -16,26 +16,33 @@
 
 #include "tg_engine.h"
 
+/* Activations between layers are stored channel-major (CHW) as q - zero_point (0..255), each
+ * channel plane with a one-pixel border of zeros: a tap outside the input reads 0, which
+ * contributes nothing, so kernels need no bounds checks. Plane (c) pixel (y, x) is at
+ * in[c * plane + (y + 1) * pitch + (x + 1)] with pitch = w + 2 and plane = (h + 2) * pitch. */
 typedef struct {
-    const uint8_t *in;           /* input minus in_zp, HWC (layers after the first: 0..255) */
-    const int8_t *latent;        /* first layer: the int8 latent (in_zp is 0) */
+    const uint8_t *in;           /* input activations, padded CHW (layers after the first) */
+    const int8_t *latent;        /* first layer: the int8 latent (its zero point is 0) */
     uint16_t in_h, in_w, cin, cout, out_h, out_w;
     uint8_t act;
     int8_t out_zp;
     const int32_t *bias;         /* [cout] */
     const int32_t *mult, *shift; /* [cout], REQUANT */
     const int32_t *thresholds;   /* [cout][255], THRESHOLD */
-    uint8_t *out;                /* REQUANT: q - out_zp (0..255) HWC; THRESHOLD: the image HWC */
+    uint8_t *out;                /* REQUANT: padded CHW as above; THRESHOLD: the image, HWC RGB */
 } tg_layer_io;
+
+static inline uint32_t tg_pitch(uint32_t w) { return w + 2u; }
+static inline uint32_t tg_plane(uint32_t h, uint32_t w) { return (h + 2u) * (w + 2u); }
 
 typedef void (*tg_kernel_fn)(const tg_layer_io *io, const int8_t *w, int g0, int ng, int p0, int np);
 
 void tg_kernel_s2_plain(const tg_layer_io *io, const int8_t *w, int g0, int ng, int p0, int np);
-void tg_kernel_s2_blocked(const tg_layer_io *io, const int8_t *w, int g0, int ng, int p0, int np);
+void tg_kernel_s2_fast(const tg_layer_io *io, const int8_t *w, int g0, int ng, int p0, int np);
 void tg_kernel_first(const tg_layer_io *io, const int8_t *w, int g0, int ng, int p0, int np);
 
 #ifndef TG_KERNEL_S2
-#define TG_KERNEL_S2 tg_kernel_s2_blocked
+#define TG_KERNEL_S2 tg_kernel_s2_fast
 #endif
 #ifndef TG_KERNEL_FIRST
 #define TG_KERNEL_FIRST tg_kernel_first
@@ -83,10 +90,9 @@ static inline uint8_t tg_threshold(const int32_t *th, int32_t acc)
     return (uint8_t)lo;
 }
 
-/* Store the 4 accumulators (bias included) of channel group starting at co0 for pixel (oy, ox). */
+/* Store the 4 accumulators (bias included) of the channel group starting at co0 for pixel (oy, ox). */
 static inline void tg_store4(const tg_layer_io *io, int oy, int ox, int co0, const int32_t acc[4])
 {
-    uint8_t *o = io->out + ((uint32_t)oy * io->out_w + (uint32_t)ox) * io->cout;
     for (int j = 0; j < TG_GROUP; j++) {
         int co = co0 + j;
         if (co >= io->cout)
@@ -94,9 +100,11 @@ static inline void tg_store4(const tg_layer_io *io, int oy, int ox, int co0, con
         if (io->act == TG_ACT_REQUANT) {
             int32_t q = tg_mbqm(acc[j], io->mult[co], io->shift[co]) + io->out_zp;
             q = q < -128 ? -128 : (q > 127 ? 127 : q);
-            o[co] = (uint8_t)(q - io->out_zp); /* out_zp is -128: stored as 0..255 */
+            io->out[(uint32_t)co * tg_plane(io->out_h, io->out_w) + (uint32_t)(oy + 1) * tg_pitch(io->out_w) +
+                    (uint32_t)(ox + 1)] = (uint8_t)(q - io->out_zp); /* out_zp is -128: 0..255 */
         } else {
-            o[co] = tg_threshold(io->thresholds + (uint32_t)co * TG_N_THRESH, acc[j]);
+            io->out[((uint32_t)oy * io->out_w + (uint32_t)ox) * io->cout + (uint32_t)co] =
+                tg_threshold(io->thresholds + (uint32_t)co * TG_N_THRESH, acc[j]);
         }
     }
 }

@@ -183,7 +183,7 @@ tg_status tg_open(tg_model *m, const tg_source *src, tg_error *err)
      * the first layer reads the latent and the last writes the caller's image. */
     for (int i = 0; i + 1 < m->n_layers; i++) {
         const tg_layer *l = &m->layers[i];
-        uint32_t bytes = (uint32_t)l->out_h * l->out_w * l->cout;
+        uint32_t bytes = (uint32_t)(l->out_h + 2u) * (l->out_w + 2u) * l->cout; /* padded CHW planes */
         uint32_t *slot = (i & 1) ? &m->act_b_bytes : &m->act_a_bytes;
         if (bytes > *slot)
             *slot = bytes;
