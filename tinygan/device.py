@@ -13,6 +13,18 @@ if SCRIPTS_DIR not in sys.path:
     sys.path.insert(0, SCRIPTS_DIR)
 
 
+def latent_from_entropy_file(path, latent_dim=100, inv_scale=32):
+    """The first 2*latent_dim bytes of an entropy file through the device's latent module (bytes)."""
+    import latent
+
+    need = 2 * latent_dim
+    with open(path, "rb") as f:
+        data = f.read(need)
+    if len(data) < need:
+        raise ValueError("%s: %d bytes, a latent needs %d" % (path, len(data), need))
+    return latent.latent_from_bytes(data, inv_scale, latent_dim)
+
+
 def __getattr__(name):  # `from tinygan.device import latent` imports scripts/latent.py
     if name.startswith("__"):
         raise AttributeError(name)

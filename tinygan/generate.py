@@ -4,18 +4,6 @@ import os
 import numpy as np
 
 
-def latent_bytes(model, entropy_path):
-    """The first 2*latent_dim bytes of the entropy file through the device's latent module."""
-    from tinygan.device import latent
-
-    need = 2 * model.latent_dim
-    with open(entropy_path, "rb") as f:
-        data = f.read(need)
-    if len(data) < need:
-        raise ValueError("%s: %d bytes, a latent needs %d" % (entropy_path, len(data), need))
-    return latent.latent_from_bytes(data, model.latent_inv_scale, model.latent_dim)
-
-
 def image_array(model, raw):
     return np.frombuffer(bytes(raw), dtype=np.uint8).reshape(model.out_shape)
 
@@ -31,13 +19,14 @@ def add_arguments(p):
 
 def run(args):
     import tinygan
+    from tinygan import device
     from tinygan.cli import CLIError
     from tinygan.imageio import save_png
     from tinygan.preview import ansi_halfblocks
 
     try:
         model = tinygan.Model(args.model)
-        z = latent_bytes(model, args.entropy)
+        z = device.latent_from_entropy_file(args.entropy, model.latent_dim, model.latent_inv_scale)
         raw = model.generate(z)
     except (OSError, ValueError) as exc:   # EngineError is a ValueError
         raise CLIError(str(exc))           # nothing was written

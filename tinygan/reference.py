@@ -52,15 +52,11 @@ def reference_image(model, latent):
 
 
 def latent_from_entropy_file(path, model):
-    """The first 2*nz bytes of an entropy file through the device's latent module."""
-    from tinygan.device import latent
+    """The device's latent from an entropy file, as int8 numpy values."""
+    from tinygan import device
 
-    need = 2 * model.latent_dim
-    with open(path, "rb") as f:
-        data = f.read(need)
-    if len(data) < need:
-        raise ValueError("%s: %d bytes, a latent needs %d" % (path, len(data), need))
-    return np.frombuffer(latent.latent_from_bytes(data, model.latent_inv_scale, model.latent_dim), dtype=np.int8)
+    z = device.latent_from_entropy_file(path, model.latent_dim, model.latent_inv_scale)
+    return np.frombuffer(z, dtype=np.int8)
 
 
 def add_arguments(p):

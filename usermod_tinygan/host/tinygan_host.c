@@ -358,21 +358,28 @@ static PyObject *Model_verify(ModelObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* Appends item (a new reference, or NULL after a failed build) to list; on failure drops the list. */
+static PyObject *append_or_drop(PyObject *list, PyObject *item)
+{
+    if (!item || PyList_Append(list, item)) {
+        Py_XDECREF(item);
+        Py_DECREF(list);
+        return NULL;
+    }
+    Py_DECREF(item);
+    return list;
+}
+
 static PyObject *Model_get_stats(ModelObject *self, void *closure)
 {
     (void)closure;
     PyObject *list = PyList_New(0);
     for (int i = 0; list && self->have_stats && i < self->model.n_layers; i++) {
         const tg_layer_stats *s = &self->stats[i];
-        PyObject *d = Py_BuildValue("{s:k,s:k,s:k,s:k,s:K}", "bytes_read", (unsigned long)s->bytes_read, "wait_us",
-                                    (unsigned long)s->wait_us, "check_us", (unsigned long)s->check_us, "compute_us",
-                                    (unsigned long)s->compute_us, "macs", (unsigned long long)s->macs);
-        if (!d || PyList_Append(list, d)) {
-            Py_XDECREF(d);
-            Py_DECREF(list);
-            return NULL;
-        }
-        Py_DECREF(d);
+        list = append_or_drop(list, Py_BuildValue("{s:k,s:k,s:k,s:k,s:K}", "bytes_read", (unsigned long)s->bytes_read,
+                                                  "wait_us", (unsigned long)s->wait_us, "check_us",
+                                                  (unsigned long)s->check_us, "compute_us",
+                                                  (unsigned long)s->compute_us, "macs", (unsigned long long)s->macs));
     }
     return list;
 }
@@ -395,15 +402,10 @@ static PyObject *Model_get_layers(ModelObject *self, void *closure)
     PyObject *list = PyList_New(0);
     for (int i = 0; list && i < self->model.n_layers; i++) {
         const tg_layer *l = &self->model.layers[i];
-        PyObject *d = Py_BuildValue("{s:i,s:i,s:i,s:i,s:i,s:i,s:K}", "cin", l->cin, "cout", l->cout, "in_h", l->in_h,
-                                    "out_h", l->out_h, "n_chunks", l->n_chunks, "chunk_bytes", (int)l->chunk_bytes,
-                                    "macs", (unsigned long long)tg_layer_macs(l));
-        if (!d || PyList_Append(list, d)) {
-            Py_XDECREF(d);
-            Py_DECREF(list);
-            return NULL;
-        }
-        Py_DECREF(d);
+        list = append_or_drop(list, Py_BuildValue("{s:i,s:i,s:i,s:i,s:i,s:i,s:K}", "cin", l->cin, "cout", l->cout,
+                                                  "in_h", l->in_h, "out_h", l->out_h, "n_chunks", l->n_chunks,
+                                                  "chunk_bytes", (int)l->chunk_bytes, "macs",
+                                                  (unsigned long long)tg_layer_macs(l)));
     }
     return list;
 }
