@@ -11,6 +11,7 @@ import time
 from tinygan.appshim import DEFAULT_WEIGHTS, REPO, use_scripts
 from tinygan.cli import CLIError
 from tinygan import sdcard
+from tinygan.fsutil import write_atomic
 
 DEFAULT_SD = os.path.join(os.path.expanduser("~"), ".cache", "tinygan", "sd")
 
@@ -64,10 +65,7 @@ def run(args, model_factory=None):
         raise CLIError("%s (the demo's copy: %s)" % (e, os.path.join(sd, entropy.POOL_NAME)))
     except engine_error as e:
         raise CLIError("engine: %s (model %s)" % (e, os.path.join(sd, app.MODEL_NAME)))
-    tmp = os.path.join(out, "verdict.txt.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(cat["mood"] + "\n" + cat["text"] + "\n")
-    os.replace(tmp, os.path.join(out, "verdict.txt"))
+    write_atomic(os.path.join(out, "verdict.txt"), cat["mood"] + "\n" + cat["text"] + "\n")
     print("demo: wrote %s (cat), %s (%s), %s (%.1f s of speech)"
           % (board.display.path, os.path.join(out, "verdict.txt"), cat["mood"],
              os.path.join(out, "verdict.wav"), cat["samples"] / 11025.0))

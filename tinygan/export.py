@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from tinygan import quant, tgw
+from tinygan.fsutil import write_atomic
 
 DEFAULT_INV_SCALE = 32
 DEFAULT_CHUNK_BYTES = 16384
@@ -225,13 +226,6 @@ def format_report(report):
                      % (report["psnr_db"], report["psnr_latents"], report["pixel_levels"]))
     lines.append("export time: %.1f s" % report["export_s"])
     return "\n".join(lines)
-
-
-def write_atomic(path, data):
-    tmp = "%s.tmp-%d" % (path, os.getpid())
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def add_arguments(p):

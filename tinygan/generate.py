@@ -1,5 +1,4 @@
 """`tinygan generate`: the C engine paints a cat from a .tgw file and an entropy file."""
-import os
 
 import numpy as np
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from tinygan.appshim import use_scripts
 from tinygan.cli import CLIError
+from tinygan.fsutil import write_atomic
 
 VOICE = "en-us"
 SPEED = 150  # words per minute: a little slower than espeak's default, clearer on a small speaker
@@ -81,15 +82,8 @@ def clip_bytes(text):
     samples = to_device_format(*espeak_samples(text))
     data = wav.header(len(samples)) + samples + (b"\x80" if len(samples) & 1 else b"")
     os.makedirs(CACHE, exist_ok=True)
-    atomic_write(cached, data)
+    write_atomic(cached, data)
     return data
-
-
-def atomic_write(path, data):
-    tmp = "%s.tmp%d" % (path, os.getpid())
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def fragments(root):
@@ -139,10 +133,10 @@ def render(root, log=print):
                 log("phrases: keeping %s (not written by render; delete it to re-render)" % rel)
                 n_kept += 1
                 continue
-        atomic_write(target, data)
+        write_atomic(target, data)
         manifest[rel] = _sha(data)
         n_written += 1
-    atomic_write(manifest_path, json.dumps(manifest, indent=0, sort_keys=True).encode())
+    write_atomic(manifest_path, json.dumps(manifest, indent=0, sort_keys=True).encode())
     log("phrases: %d clips rendered, %d up to date, %d own recordings kept"
         % (n_written, n_total - n_written - n_kept, n_kept))
     return n_written

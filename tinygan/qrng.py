@@ -18,6 +18,7 @@ import urllib.request
 
 from tinygan.appshim import use_scripts
 from tinygan.cli import CLIError
+from tinygan.fsutil import write_atomic
 
 DEFAULT_URL = "https://api.quantumnumbers.anu.edu.au"
 KEY_ENV = "TINYGAN_QRNG_KEY"
@@ -76,13 +77,7 @@ def fetch(out, nbytes, base_url=DEFAULT_URL, key=None, log=print):
         n = min(MAX_PER_REQUEST, nbytes - len(got))
         got += fetch_block(base_url, key, n)
         log("entropy: %d / %d bytes" % (len(got), nbytes))
-    tmp = out + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(old)
-        f.write(got)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, out)
+    write_atomic(out, bytes(old) + bytes(got))
     if new_pool and not os.path.exists(cursor_path(out)):
         init_cursor(out)
     log("entropy: %s now holds %d bytes (%d new)" % (out, len(old) + len(got), len(got)))
