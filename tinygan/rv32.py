@@ -36,19 +36,24 @@ def missing_tools():
     return missing
 
 
-def build(out_dir, opt="-O3", defines=()):
-    """Compile the image; returns the ELF path."""
+def build(out_dir, opt="-O3", defines=(), main="main.c"):
+    """Compile the image (rv32/<main> + the engine); returns the ELF path."""
     engine = sorted(glob.glob(os.path.join(REPO, "usermod_tinygan", "engine", "*.c")))
-    elf = os.path.join(out_dir, "tinygan-rv32.elf")
+    elf = os.path.join(out_dir, os.path.splitext(main)[0] + "-rv32.elf")
     # -ffp-contract=fast lets gcc fuse the kernel's float multiply-adds into fmadd.s; it cannot
     # change results: every product and partial sum there is an exact integer below 2^24.
     cmd = ([CC] + MARCH + [opt, "-std=c99", "-ffp-contract=fast", "-Wall", "-Wextra", "-Werror"] + ["-D" + d for d in defines] + LINK +
            ["-I" + os.path.join(REPO, "usermod_tinygan", "engine")] + engine +
-           [os.path.join(REPO, "rv32", "main.c"), "-o", elf])
+           [os.path.join(REPO, "rv32", main), "-o", elf])
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise RV32Error("RV32 build failed:\n" + r.stderr)
     return elf
+
+
+def qemu_cmd(elf):
+    return [QEMU, "-machine", "virt", "-cpu", "rv32", "-m", "64M", "-bios", "none", "-kernel", elf,
+            "-nographic", "-semihosting-config", "enable=on,target=native", "-icount", "shift=0"]
 
 
 def run(elf, model_path, latent, timeout=600):
@@ -57,10 +62,7 @@ def run(elf, model_path, latent, timeout=600):
         os.symlink(os.path.abspath(model_path), os.path.join(work, "model.tgw"))
         with open(os.path.join(work, "latent.bin"), "wb") as f:
             f.write(latent)
-        cmd = [QEMU, "-machine", "virt", "-cpu", "rv32", "-m", "64M", "-bios", "none", "-kernel", elf,
-               "-nographic",
-               "-semihosting-config", "enable=on,target=native", "-icount", "shift=0"]
-        r = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(qemu_cmd(elf), cwd=work, capture_output=True, text=True, timeout=timeout)
         if r.returncode != 0:
             raise RV32Error("RV32 image failed (exit %d): %s" % (r.returncode, (r.stdout + r.stderr).strip()[-2000:]))
         with open(os.path.join(work, "out.rgb"), "rb") as f:
