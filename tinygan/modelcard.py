@@ -35,7 +35,7 @@ def engine_images(model_path, blocks):
     from tinygan import device
 
     model = tinygan.Model(model_path)
-    latents = [device.latent_from_bytes(b, model.latent_inv_scale) for b in blocks]
+    latents = [device.latent.latent_from_bytes(b, model.latent_inv_scale) for b in blocks]
     images = np.stack([np.asarray(model.generate(bytes(q)), dtype=np.uint8).reshape(64, 64, 3) for q in latents])
     return images, latents, model
 
