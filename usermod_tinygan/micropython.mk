@@ -1,0 +1,16 @@
+# MicroPython user C module `tinygan` (make-based ports): the binding plus the engine sources,
+# compiled unchanged. Build with USER_C_MODULES=<repository root> (MicroPython includes every
+# */micropython.mk one level below that directory; this is the only one in the repository).
+TINYGAN_MOD_DIR := $(USERMOD_DIR)
+
+# The binding is scanned for qstrs; the engine has none, so it goes in the LIB list (not scanned).
+SRC_USERMOD_C += $(TINYGAN_MOD_DIR)/modtinygan.c
+SRC_USERMOD_LIB_C += $(wildcard $(TINYGAN_MOD_DIR)/engine/*.c)
+
+CFLAGS_USERMOD += -I$(TINYGAN_MOD_DIR)/engine
+
+# The engine's and the binding's own warning bar (docs/engine.md), without imposing -Wextra on
+# MicroPython's core sources: target-specific flags for just these objects.
+TINYGAN_OBJ := $(addprefix $(BUILD)/, $(patsubst $(USER_C_MODULES)/%.c,%.o, \
+    $(TINYGAN_MOD_DIR)/modtinygan.c $(wildcard $(TINYGAN_MOD_DIR)/engine/*.c)))
+$(TINYGAN_OBJ): CFLAGS += -Wall -Wextra -Werror
