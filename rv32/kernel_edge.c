@@ -32,7 +32,7 @@ static void check(int sign)
     tg_layer_io io;
     memset(&io, 0, sizeof io);
     io.in = in;
-    io.in_h = H; io.in_w = W; io.cin = CIN; io.cout = 4; io.out_h = 2 * H; io.out_w = 2 * W;
+    io.in_h = H; io.in_w = W; io.cin = io.w_cin = CIN; io.cout = 4; io.out_h = 2 * H; io.out_w = 2 * W;
     io.act = TG_ACT_REQUANT; io.out_zp = -128;
     io.bias = bias; io.mult = mult; io.shift = shift;
     io.out = out_fast;

@@ -65,10 +65,11 @@ def one_cat(board, model, pool, bank, latent_fn=default_latent_fn, log=print):
     log("latent: %d int8 values" % len(z))
 
     def progress(layer, chunk, n_chunks):
-        # Called by the engine after each weight chunk; one line per finished layer. Returning
-        # None (falsy) lets it go on.
+        # Called by the engine after each weight chunk; one line per layer whose weights have all
+        # been streamed (the small last layer is read before the one it is fused into, so the
+        # lines go 1, 2, 3, 5, 4). Returning None (falsy) lets it go on.
         if chunk == n_chunks - 1:
-            log("generate: layer %d done (%d weight chunks)" % (layer + 1, n_chunks))
+            log("generate: layer %d weights streamed (%d chunks)" % (layer + 1, n_chunks))
 
     rgb = model.generate(z, progress=progress)
     h, w = _hw(model.out_shape)

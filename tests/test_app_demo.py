@@ -135,7 +135,7 @@ def test_demo_real_engine_small_exported_model(tmp_path):
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     check_outputs(str(out))
-    assert "generate: layer 5 done" in r.stdout
+    assert "generate: layer 5 weights streamed" in r.stdout
     # The engine's image is the one the contract's reference computes for the same latent.
     from tinygan import reference, tgw
     import numpy as np

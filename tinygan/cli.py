@@ -12,6 +12,7 @@ COMMANDS = {
     "train": ("tinygan.train", "train the DCGAN on procedural cats or an image folder"),
     "export": ("tinygan.export", "quantize a checkpoint to an int8 .tgw weight file"),
     "inspect": ("tinygan.inspect_cmd", "validate a .tgw file and print its layers"),
+    "rechunk": ("tinygan.rechunk", "re-chunk a .tgw for the engine's RAM plan (same weights, same output)"),
     "reference": ("tinygan.reference", "PyTorch integer reference: .tgw + entropy -> PNG"),
     "generate": ("tinygan.generate", "C engine: .tgw + entropy -> PNG"),
     "verify": ("tinygan.verify", "C engine vs PyTorch reference on N latents"),

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import torch
 
-from tinygan import quant, tgw
+from tinygan import arena, quant, tgw
 from tinygan.fsutil import write_atomic
 
 DEFAULT_INV_SCALE = 32
@@ -126,22 +126,59 @@ def output_thresholds(real_per_lsb):
     return np.maximum.accumulate(t)
 
 
-def choose_chunking(kind, cin, cout, max_bytes):
-    """Pick (chunk_groups, chunk_phases): fewest padded bytes read, then the largest chunk."""
+def chunking_options(kind, cin, cout, max_bytes):
+    """All (chunk_groups, chunk_phases) with chunks of at most max_bytes (one slab of one group and
+    one phase always qualifies), most preferred first: fewest padded bytes read, then the largest
+    chunk (fewer, longer SD reads)."""
     phases, taps = tgw.KIND_PHASES_TAPS[kind]
     ngroups = (cout + tgw.GROUP - 1) // tgw.GROUP
     unit = cin * taps * tgw.GROUP
-    best = None
+    options = []
     for cg in (d for d in range(1, ngroups + 1) if ngroups % d == 0):
         for cp in (d for d in range(1, phases + 1) if phases % d == 0):
             size = cg * cp * unit
             if size > max_bytes and (cg, cp) != (1, 1):
                 continue
             n = (ngroups // cg) * (phases // cp)
-            key = (n * tgw.pad_to_sector(size), -size)
-            if best is None or key < best[0]:
-                best = (key, cg, cp)
-    return best[1], best[2]
+            options.append(((n * tgw.pad_to_sector(size), -size), cg, cp))
+    return [(cg, cp) for _, cg, cp in sorted(options)]
+
+
+def choose_chunkings(shapes, max_bytes):
+    """Chunking of every layer: the most preferred option that does not raise the engine's peak RAM.
+
+    shapes: arena.LayerShape per layer (chunk fields ignored). The peak is what the arena needs
+    with every layer at its smallest chunks; each layer then takes the largest chunks that still
+    fit under that peak. The last layer's chunks all stay resident when it is fused, so only its
+    read efficiency matters.
+    """
+    options = [chunking_options(s.kind, s.cin, s.cout, max_bytes) for s in shapes]
+    smallest = [min(o, key=lambda cgp: cgp[0] * cgp[1]) for o in options]
+    chosen = list(smallest)
+    chosen[-1] = options[-1][0]
+
+    def with_chunking(choice):
+        return [s._replace(chunk_groups=cg, chunk_phases=cp) for s, (cg, cp) in zip(shapes, choice)]
+
+    steps = arena.step_sizes(with_chunking(chosen))
+    peak = max(steps)
+    for i in range(len(steps)):
+        for option in options[i]:
+            trial = chosen[:i] + [option] + chosen[i + 1:]
+            if arena.step_sizes(with_chunking(trial))[i] <= peak:
+                chosen[i] = option
+                break
+    return chosen
+
+
+def layer_shapes(folded):
+    """arena.LayerShape of each folded layer (chunking not chosen yet)."""
+    shapes, h = [], 1
+    for w, _, kind, relu in folded:
+        h = 4 if kind == tgw.KIND_K4S1P0 else 2 * h
+        act = tgw.ACT_REQUANT if relu else tgw.ACT_THRESHOLD
+        shapes.append(arena.LayerShape(kind, act, w.shape[0], w.shape[1], h, h, 1, 1))
+    return shapes
 
 
 def export_generator(net, calib=DEFAULT_CALIB, seed=0, inv_scale=DEFAULT_INV_SCALE, chunk_bytes=DEFAULT_CHUNK_BYTES,
@@ -154,6 +191,7 @@ def export_generator(net, calib=DEFAULT_CALIB, seed=0, inv_scale=DEFAULT_INV_SCA
     ranges = calibrate_ranges(folded, device_like_latents(calib, nz, inv_scale, seed) / inv_scale, range_quantile)
     log("calibrated %d activation ranges on %d latents (%.1f s)" % (len(ranges), calib, time.perf_counter() - t0))
 
+    chunkings = choose_chunkings(layer_shapes(folded), chunk_bytes)
     layers, report_layers = [], []
     in_scale, in_zp, h = 1.0 / inv_scale, 0, 1
     for i, (w, b, kind, relu) in enumerate(folded):
@@ -162,7 +200,7 @@ def export_generator(net, calib=DEFAULT_CALIB, seed=0, inv_scale=DEFAULT_INV_SCA
         acc_scale = in_scale * w_scale
         bias = np.clip(np.floor(b.numpy() / acc_scale + 0.5), INT32_MIN, INT32_MAX).astype(np.int64)
         out_h = 4 if kind == tgw.KIND_K4S1P0 else 2 * h
-        cg, cp = choose_chunking(kind, cin, cout, chunk_bytes)
+        cg, cp = chunkings[i]
         fields = dict(kind=kind, cin=cin, cout=cout, in_h=h, in_w=h, out_h=out_h, out_w=out_h,
                       in_zp=in_zp, chunk_groups=cg, chunk_phases=cp, in_scale=in_scale,
                       packed=tgw.pack_weights(qw, kind, cg, cp), bias=bias)

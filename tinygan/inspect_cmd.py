@@ -1,5 +1,5 @@
 """`tinygan inspect`: validate a .tgw file (every check, every chunk CRC) and print its layout."""
-from tinygan import tgw
+from tinygan import arena, tgw
 
 
 def describe(model):
@@ -12,7 +12,17 @@ def describe(model):
             i, tgw.KIND_NAMES[l.kind], tgw.ACT_NAMES[l.act], l.cin, l.cout, "%dx%d" % (l.in_h, l.in_w),
             "%dx%d" % (l.out_h, l.out_w), l.in_zp, l.out_zp, l.n_chunks, l.chunk_bytes, l.chunk_stride, l.macs()))
     lines.append("useful MACs per image: %d" % model.macs())
+    lines.append(describe_arena(model.layers))
     return "\n".join(lines)
+
+
+def describe_arena(layers):
+    """The C engine's RAM for this file: the largest step of its arena plan, region by region."""
+    sizes = arena.step_sizes(layers)
+    peak = sizes.index(max(sizes))
+    fused = " + layer %d (fused)" % (len(layers) - 1) if arena.fuses_last(layers) and peak == len(sizes) - 1 else ""
+    regions = ", ".join("%s %d" % r for r in arena.step_regions(layers, peak))
+    return "engine arena: %d bytes (%.1f KiB), largest at layer %d%s: %s" % (max(sizes), max(sizes) / 1024, peak, fused, regions)
 
 
 def add_arguments(p):

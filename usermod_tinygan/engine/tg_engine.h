@@ -61,8 +61,6 @@ typedef struct {
     uint16_t n_layers, latent_dim, latent_inv_scale, out_h, out_w, out_c;
     char name[33];
     tg_layer layers[TG_MAX_LAYERS];
-    /* derived by tg_open: arena layout */
-    uint32_t act_a_bytes, act_b_bytes, chunk_buf_bytes, param_buf_bytes;
 } tg_model;
 
 typedef struct {
@@ -86,7 +84,9 @@ typedef struct {
  * Uses 512 bytes of stack; no other memory. */
 tg_status tg_open(tg_model *m, const tg_source *src, tg_error *err);
 
-/* Bytes of arena tg_generate needs for this model (activations, two chunk buffers, parameters). */
+/* Bytes of arena tg_generate and tg_check need for this model: the largest step of the plan in
+ * tg_plan.c (activations in and out, two chunk buffers, parameter blocks, and for the step that
+ * carries the fused last layer its resident weights and int32 sums). */
 size_t tg_arena_size(const tg_model *m);
 
 /* Reads every parameter block through the arena and validates it (CRC, padding, value ranges);

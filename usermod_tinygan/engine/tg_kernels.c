@@ -11,16 +11,17 @@
 
 static const int8_t D_TAP[2][2] = {{0, -1}, {0, 1}};
 
-/* Offset of the (group, phase) slab inside a chunk. */
+/* The weights of input channel ci0 in the (group, phase) slab of a chunk. */
 static inline const int8_t *slab(const tg_layer_io *io, const int8_t *w, int gi, int pi, int np, int taps)
 {
-    return w + ((uint32_t)gi * (uint32_t)np + (uint32_t)pi) * io->cin * (uint32_t)taps * TG_GROUP;
+    uint32_t slab_bytes = (uint32_t)io->w_cin * (uint32_t)taps * TG_GROUP;
+    return w + ((uint32_t)gi * (uint32_t)np + (uint32_t)pi) * slab_bytes + (uint32_t)io->ci0 * (uint32_t)taps * TG_GROUP;
 }
 
 static inline void init_bias(const tg_layer_io *io, int co0, int32_t acc[4])
 {
     for (int j = 0; j < TG_GROUP; j++)
-        acc[j] = co0 + j < io->cout ? io->bias[co0 + j] : 0;
+        acc[j] = io->bias && co0 + j < io->cout ? io->bias[co0 + j] : 0;
 }
 
 /* One output pixel, integer multiply-accumulate: the reference kernel, and the fast kernel's

@@ -16,20 +16,29 @@
 
 #include "tg_engine.h"
 
+/* Output mode of a kernel call that adds its accumulators to int32 sums (the fused last layer:
+ * a partial sum over some input channels); not a file value. */
+#define TG_IO_SUMS 3
+
 /* Activations between layers are stored channel-major (CHW) as q - zero_point (0..255), each
  * channel plane with a one-pixel border of zeros: a tap outside the input reads 0, which
  * contributes nothing, so kernels need no bounds checks. Plane (c) pixel (y, x) is at
  * in[c * plane + (y + 1) * pitch + (x + 1)] with pitch = w + 2 and plane = (h + 2) * pitch. */
 typedef struct {
-    const uint8_t *in;           /* input activations, padded CHW (layers after the first) */
+    const uint8_t *in;           /* input activations, padded CHW: the planes of input channels
+                                    ci0 .. ci0 + cin - 1 (layers after the first) */
     const int8_t *latent;        /* first layer: the int8 latent (its zero point is 0) */
     uint16_t in_h, in_w, cin, cout, out_h, out_w;
-    uint8_t act;
+    uint16_t ci0, w_cin;         /* the first input channel the kernel reduces over, and the
+                                    layer's input channel count (the stride of the weight slabs) */
+    uint16_t out_c0;             /* REQUANT: `out` holds the planes of channels out_c0 .. */
+    uint8_t act;                 /* TG_ACT_REQUANT, TG_ACT_THRESHOLD or TG_IO_SUMS */
     int8_t out_zp;
-    const int32_t *bias;         /* [cout] */
+    const int32_t *bias;         /* [cout]; NULL: accumulators start at 0 (a partial sum) */
     const int32_t *mult, *shift; /* [cout], REQUANT */
     const int32_t *thresholds;   /* [cout][255], THRESHOLD */
     uint8_t *out;                /* REQUANT: padded CHW as above; THRESHOLD: the image, HWC RGB */
+    int32_t *sums;               /* TG_IO_SUMS: [out_h][out_w][cout] int32, the accumulators are added */
 } tg_layer_io;
 
 static inline uint32_t tg_pitch(uint32_t w) { return w + 2u; }
@@ -100,8 +109,11 @@ static inline void tg_store4(const tg_layer_io *io, int oy, int ox, int co0, con
         if (io->act == TG_ACT_REQUANT) {
             int32_t q = tg_mbqm(acc[j], io->mult[co], io->shift[co]) + io->out_zp;
             q = q < -128 ? -128 : (q > 127 ? 127 : q);
-            io->out[(uint32_t)co * tg_plane(io->out_h, io->out_w) + (uint32_t)(oy + 1) * tg_pitch(io->out_w) +
-                    (uint32_t)(ox + 1)] = (uint8_t)(q - io->out_zp); /* out_zp is -128: 0..255 */
+            io->out[(uint32_t)(co - io->out_c0) * tg_plane(io->out_h, io->out_w) +
+                    (uint32_t)(oy + 1) * tg_pitch(io->out_w) + (uint32_t)(ox + 1)] =
+                (uint8_t)(q - io->out_zp); /* out_zp is -128: 0..255 */
+        } else if (io->act == TG_IO_SUMS) {
+            io->sums[((uint32_t)oy * io->out_w + (uint32_t)ox) * io->cout + (uint32_t)co] += acc[j];
         } else {
             io->out[((uint32_t)oy * io->out_w + (uint32_t)ox) * io->cout + (uint32_t)co] =
                 tg_threshold(io->thresholds + (uint32_t)co * TG_N_THRESH, acc[j]);

@@ -11,7 +11,6 @@ static uint32_t rd32(const uint8_t *p)
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
-static uint32_t pad_sector(uint32_t n) { return (n + TG_SECTOR - 1) / TG_SECTOR * TG_SECTOR; }
 
 static const uint8_t MAGIC[8] = {'T', 'I', 'N', 'Y', 'G', 'A', 'N', 'W'};
 
@@ -118,14 +117,14 @@ static tg_status check_layer(const tg_model *m, int i, tg_error *err)
     uint32_t chunk_bytes = (uint32_t)l->chunk_groups * l->chunk_phases * l->cin * taps * TG_GROUP;
     if (l->chunk_bytes != chunk_bytes)
         FAIL(TG_ERR_FORMAT, i, -1, "layer ", TG_I(i), ": chunk_bytes ", TG_U(l->chunk_bytes), TG_END);
-    if (l->chunk_stride != pad_sector(chunk_bytes))
+    if (l->chunk_stride != tg_pad_sector(chunk_bytes))
         FAIL(TG_ERR_FORMAT, i, -1, "layer ", TG_I(i), ": chunk_stride ", TG_U(l->chunk_stride), TG_END);
     if (l->param_size != tg_param_size(l))
         FAIL(TG_ERR_FORMAT, i, -1, "layer ", TG_I(i), ": param_size ", TG_U(l->param_size), TG_END);
     uint32_t want_param = prev ? prev->chunk_offset + (uint32_t)prev->n_chunks * prev->chunk_stride : TG_HEADER_SIZE;
     if (l->param_offset != want_param)
         FAIL(TG_ERR_FORMAT, i, -1, "layer ", TG_I(i), ": param_offset ", TG_U(l->param_offset), " (sections are contiguous)", TG_END);
-    if (l->chunk_offset != l->param_offset + pad_sector(l->param_size))
+    if (l->chunk_offset != l->param_offset + tg_pad_sector(l->param_size))
         FAIL(TG_ERR_FORMAT, i, -1, "layer ", TG_I(i), ": chunk_offset ", TG_U(l->chunk_offset), TG_END);
     uint64_t end = (uint64_t)l->chunk_offset + (uint64_t)l->n_chunks * l->chunk_stride;
     if (end > m->file_size || (last && end != m->file_size))
@@ -179,28 +178,5 @@ tg_status tg_open(tg_model *m, const tg_source *src, tg_error *err)
         if (st)
             return st;
     }
-    /* Arena layout: activations ping-pong between A (outputs of layers 0, 2, ...) and B (1, 3, ...);
-     * the first layer reads the latent and the last writes the caller's image. */
-    for (int i = 0; i + 1 < m->n_layers; i++) {
-        const tg_layer *l = &m->layers[i];
-        uint32_t bytes = (uint32_t)(l->out_h + 2u) * (l->out_w + 2u) * l->cout; /* padded CHW planes */
-        uint32_t *slot = (i & 1) ? &m->act_b_bytes : &m->act_a_bytes;
-        if (bytes > *slot)
-            *slot = bytes;
-    }
-    for (int i = 0; i < m->n_layers; i++) {
-        const tg_layer *l = &m->layers[i];
-        if (l->chunk_stride > m->chunk_buf_bytes)
-            m->chunk_buf_bytes = l->chunk_stride;
-        if (pad_sector(l->param_size) > m->param_buf_bytes)
-            m->param_buf_bytes = pad_sector(l->param_size);
-    }
     return TG_OK;
-}
-
-size_t tg_arena_size(const tg_model *m)
-{
-    /* each region rounded to 4 bytes so the int32 parameters are aligned */
-    return tg_align4(m->act_a_bytes) + tg_align4(m->act_b_bytes) + 2u * tg_align4(m->chunk_buf_bytes) +
-           tg_align4(m->param_buf_bytes);
 }

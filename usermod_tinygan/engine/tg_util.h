@@ -13,6 +13,7 @@ extern const char tg_tag_int[], tg_tag_uint[];
 tg_status tg_fail(tg_error *err, tg_status code, int layer, int chunk, ...);
 
 static inline uint32_t tg_align4(uint32_t n) { return (n + 3u) & ~3u; }
+static inline uint32_t tg_pad_sector(uint32_t n) { return (n + TG_SECTOR - 1u) / TG_SECTOR * TG_SECTOR; }
 
 uint32_t tg_param_size(const tg_layer *l);
 
