@@ -5,6 +5,7 @@ bare-metal RV32 image compile; only usermod_tinygan/host/ is CPython-specific.
 """
 import glob
 import os
+import platform
 
 from setuptools import Extension, setup
 
@@ -28,6 +29,10 @@ if _sources():
             # the engine itself is plain C99 and is also built with -std=c99 by the RV32 image.
             extra_compile_args=["-std=gnu99", "-O3", "-march=native", "-ffp-contract=fast", "-Wall", "-Wextra", "-Werror", "-pthread"],
             extra_link_args=["-pthread"],
+            libraries=["z"],
+            # the AVX-512 VNNI kernel (usermod_tinygan/host/tg_kernel_x86.c) checks the CPU at run
+            # time and falls back to the portable kernel
+            define_macros=[("TG_KERNEL_S2", "tg_kernel_s2_x86")] if platform.machine() in ("x86_64", "AMD64") else [],  # zlib's crc32 in the reader thread (zlib1g-dev, .ci/install)
         )
     )
 

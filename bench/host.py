@@ -2,7 +2,8 @@
 
     python3 bench/host.py [--model weights/default.tgw] [--repeats 5] [--threads 2]
 
-The fp32 side is the float generator the .tgw was exported from (a DCGAN-style random one with the
+The engine uses one compute thread (the k4 s2 p1 kernel printed as `kernel`: AVX-512 VNNI where the
+CPU has it) and one reader thread that also checks the chunk CRCs. The fp32 side is the float generator the .tgw was exported from (a DCGAN-style random one with the
 same architecture when no checkpoint is given: the cost does not depend on the weights). Prints
 per-layer MAC/s of the engine and its RAM (arena: activations + both chunk buffers + parameters).
 """
@@ -52,16 +53,21 @@ def main():
     z8 = bytes(np.random.default_rng(0).integers(-100, 100, engine.latent_dim, dtype=np.int8).tobytes())
     zf = torch.randn(1, net.nz)
 
+    from tinygan import _engine
+    _engine.use_portable_kernel(True)
+    t_portable = median_time(lambda: engine.generate(z8), args.repeats)
+    _engine.use_portable_kernel(False)
     t_engine = median_time(lambda: engine.generate(z8), args.repeats)
     stats = engine.stats
     with torch.no_grad():
         t_torch = median_time(lambda: net(zf), args.repeats)
         t_torch_b = median_time(lambda: net(torch.randn(16, net.nz)), max(1, args.repeats // 2)) / 16
 
-    print("model: %s (%d bytes)" % (path, os.path.getsize(path)))
+    print("model: %s (%d bytes); engine kernel: %s" % (path, os.path.getsize(path), tinygan.KERNEL))
     print()
     print("%-34s %12s %10s" % ("per cat (median of %d)" % args.repeats, "seconds", "vs fp32"))
     print("%-34s %12.4f %10.2fx" % ("C engine int8 (1 core + reader)", t_engine, t_torch / t_engine))
+    print("%-34s %12.4f %10.2fx" % ("C engine, portable kernel", t_portable, t_torch / t_portable))
     print("%-34s %12.4f %10.2fx" % ("PyTorch fp32, batch 1, %d threads" % args.threads, t_torch, 1.0))
     print("%-34s %12.4f %10.2fx" % ("PyTorch fp32, batch 16, per image", t_torch_b, t_torch / t_torch_b))
     print()
@@ -75,8 +81,8 @@ def main():
                                                  sum(s["compute_us"] for s in stats) / 1e3,
                                                  total_macs / max(1, sum(s["compute_us"] for s in stats)) / 1e3))
     print()
-    print("engine RAM: arena %d bytes (%.1f KiB: activations, two chunk buffers, one parameter block)"
-          % (engine.arena_size, engine.arena_size / 1024))
+    print("engine RAM: arena %d bytes (%.1f KiB: activations, two chunk buffers, parameter blocks, the fused RGB "
+          "layer's weights and int32 sums; tinygan inspect shows the regions)" % (engine.arena_size, engine.arena_size / 1024))
 
 
 if __name__ == "__main__":

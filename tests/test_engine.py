@@ -1,6 +1,7 @@
 """The C engine (tinygan._engine) against the PyTorch integer reference and the Python reader."""
 import io
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENGINE_SRC = [os.path.join(REPO, "usermod_tinygan", "engine", f)
               for f in sorted(os.listdir(os.path.join(REPO, "usermod_tinygan", "engine"))) if f.endswith(".c")]
 TG_RUN = os.path.join(REPO, "usermod_tinygan", "tools", "tg_run.c")
+X86_KERNEL = os.path.join(REPO, "usermod_tinygan", "host", "tg_kernel_x86.c")
 
 
 def engine_image(model, z):
@@ -175,15 +177,20 @@ def _sanitizer_compiler():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kernel", ["tg_kernel_s2_fast", "tg_kernel_s2_plain"])
+@pytest.mark.parametrize("kernel", ["tg_kernel_s2_fast", "tg_kernel_s2_plain", "tg_kernel_s2_x86"])
 def test_full_model_clean_under_asan_ubsan(full_model_path, tmp_path, kernel):
     cc = _sanitizer_compiler()
     if cc is None:
         pytest.skip("no C compiler with AddressSanitizer/UBSan runtime found")
+    extra = []
+    if kernel == "tg_kernel_s2_x86":
+        if platform.machine() not in ("x86_64", "AMD64"):
+            pytest.skip("the host's AVX-512 kernel is x86-64 only")
+        extra = [X86_KERNEL]  # the host extension's kernel (it falls back to the fast one without VNNI)
     exe = tmp_path / "tg_run"
-    build = [cc, "-std=c99", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-fsanitize=address,undefined",
+    build = [cc, "-std=gnu99", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-fsanitize=address,undefined",
              "-fno-sanitize-recover=all", "-DTG_KERNEL_S2=" + kernel, "-I" + os.path.dirname(ENGINE_SRC[0])]
-    r = subprocess.run(build + ENGINE_SRC + [TG_RUN, "-o", str(exe)], capture_output=True, text=True)
+    r = subprocess.run(build + ENGINE_SRC + extra + [TG_RUN, "-o", str(exe)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     z = latent.latent_from_bytes(bytes(range(7, 207)))
     (tmp_path / "z.bin").write_bytes(z)

@@ -7,6 +7,6 @@ exporter, tools) lives in submodules and is imported only by the CLI commands th
 __version__ = "0.1.0"
 
 try:  # the extension is built by `pip install -e .`
-    from tinygan._engine import Model, EngineError  # noqa: F401
+    from tinygan._engine import KERNEL, Model, EngineError  # noqa: F401
 except ImportError:  # pragma: no cover - only before the extension is built
     pass

@@ -138,7 +138,8 @@ static tg_status stream_chunks(const tg_model *m, const tg_source *src, int i, c
             status = tg_fail(err, TG_ERR_IO, i, c, "layer ", TG_I(i), " chunk ", TG_I(c), ": read failed (truncated or removed card?)", TG_END);
             break;
         }
-        if (tg_crc32(0, buf, l->chunk_stride) != (uint32_t)crc[c]) {
+        uint32_t got = async && src->last_crc ? src->last_crc(src->ctx) : tg_crc32(0, buf, l->chunk_stride);
+        if (got != (uint32_t)crc[c]) {
             status = tg_fail(err, TG_ERR_CRC, i, c, "layer ", TG_I(i), " chunk ", TG_I(c),
                              ": CRC mismatch (weights corrupted or truncated read)", TG_END);
             break;

@@ -39,13 +39,18 @@ typedef struct {
 
 /* Where the weight file comes from. read() is blocking. start()/wait() are optional (both NULL
  * or both set): start() begins an asynchronous read into dst and returns at once; wait() blocks
- * until the read begun last has finished. Each returns 0 on success, non-zero on failure. */
+ * until the read begun last has finished. Each returns 0 on success, non-zero on failure.
+ * last_crc() is optional with start()/wait(): the CRC-32 (tg_crc32) of the bytes the last
+ * finished asynchronous read delivered, computed by the reader as the data arrives (the I/O
+ * core on the board, the reader thread on the host), so the compute side only compares it with
+ * the expected value. NULL: the engine computes it. */
 typedef struct {
     void *ctx;
     uint32_t size; /* bytes the source holds (the file size), checked against the header */
     int (*read)(void *ctx, uint32_t offset, void *dst, uint32_t len);
     int (*start)(void *ctx, uint32_t offset, void *dst, uint32_t len);
     int (*wait)(void *ctx);
+    uint32_t (*last_crc)(void *ctx);
 } tg_source;
 
 typedef struct {

@@ -11,26 +11,13 @@
 
 static const int8_t D_TAP[2][2] = {{0, -1}, {0, 1}};
 
-/* The weights of input channel ci0 in the (group, phase) slab of a chunk. */
-static inline const int8_t *slab(const tg_layer_io *io, const int8_t *w, int gi, int pi, int np, int taps)
-{
-    uint32_t slab_bytes = (uint32_t)io->w_cin * (uint32_t)taps * TG_GROUP;
-    return w + ((uint32_t)gi * (uint32_t)np + (uint32_t)pi) * slab_bytes + (uint32_t)io->ci0 * (uint32_t)taps * TG_GROUP;
-}
-
-static inline void init_bias(const tg_layer_io *io, int co0, int32_t acc[4])
-{
-    for (int j = 0; j < TG_GROUP; j++)
-        acc[j] = io->bias && co0 + j < io->cout ? io->bias[co0 + j] : 0;
-}
-
 /* One output pixel, integer multiply-accumulate: the reference kernel, and the fast kernel's
  * path for the pixels left over when a row is not a multiple of 4 wide. */
 static void pixel_plain(const tg_layer_io *io, const int8_t *ws, int py, int px, int my, int mx, int co0)
 {
     const uint32_t plane = tg_plane(io->in_h, io->in_w), pitch = tg_pitch(io->in_w);
     int32_t acc[4];
-    init_bias(io, co0, acc);
+    tg_init_bias(io, co0, acc);
     for (int t = 0; t < 4; t++) {
         int iy = my + D_TAP[py][t >> 1], ix = mx + D_TAP[px][t & 1];
         const uint8_t *x = io->in + (uint32_t)(iy + 1) * pitch + (uint32_t)(ix + 1);
@@ -51,7 +38,7 @@ void tg_kernel_s2_plain(const tg_layer_io *io, const int8_t *w, int g0, int ng, 
     for (int gi = 0; gi < ng; gi++)
         for (int pi = 0; pi < np; pi++) {
             int ph = p0 + pi;
-            const int8_t *ws = slab(io, w, gi, pi, np, 4);
+            const int8_t *ws = tg_slab(io, w, gi, pi, np, 4);
             for (int my = 0; my < io->in_h; my++)
                 for (int mx = 0; mx < io->in_w; mx++)
                     pixel_plain(io, ws, ph >> 1, ph & 1, my, mx, (g0 + gi) * TG_GROUP);
@@ -118,7 +105,7 @@ void tg_kernel_s2_fast(const tg_layer_io *io, const int8_t *w, int g0, int ng, i
         for (int pi = 0; pi < np; pi++) {
             int ph = p0 + pi, py = ph >> 1, px = ph & 1, co0 = (g0 + gi) * TG_GROUP;
             int dy = D_TAP[py][1], dx = D_TAP[px][1];
-            const int8_t *ws = slab(io, w, gi, pi, np, 4);
+            const int8_t *ws = tg_slab(io, w, gi, pi, np, 4);
             for (int my = 0; my < io->in_h; my++) {
                 const uint8_t *row0 = io->in + (uint32_t)(my + 1) * pitch;
                 int border = my + dy < 0 || my + dy >= io->in_h;
@@ -127,7 +114,7 @@ void tg_kernel_s2_fast(const tg_layer_io *io, const int8_t *w, int g0, int ng, i
                 for (; mx + 4 <= io->in_w; mx += 4) {
                     int32_t acc[4][4];
                     for (int p = 0; p < 4; p++)
-                        init_bias(io, co0, acc[p]);
+                        tg_init_bias(io, co0, acc[p]);
                     int c0 = mx + (dx < 0 ? -1 : 0) + 1; /* +1: the zero border */
                     if (dx < 0)
                         block4(io, ws, row0 + c0, row1 ? row1 + c0 : NULL, 1, acc);
@@ -148,9 +135,9 @@ void tg_kernel_first(const tg_layer_io *io, const int8_t *w, int g0, int ng, int
     for (int gi = 0; gi < ng; gi++)
         for (int pi = 0; pi < np; pi++) {
             int ph = p0 + pi, co0 = (g0 + gi) * TG_GROUP;
-            const int8_t *wt = slab(io, w, gi, pi, np, 1);
+            const int8_t *wt = tg_slab(io, w, gi, pi, np, 1);
             int32_t acc[4];
-            init_bias(io, co0, acc);
+            tg_init_bias(io, co0, acc);
             for (int ci = 0; ci < io->cin; ci++, wt += TG_GROUP) {
                 int32_t v = io->latent[ci];
                 acc[0] += wt[0] * v;

@@ -44,6 +44,20 @@ typedef struct {
 static inline uint32_t tg_pitch(uint32_t w) { return w + 2u; }
 static inline uint32_t tg_plane(uint32_t h, uint32_t w) { return (h + 2u) * (w + 2u); }
 
+/* The weights of input channel ci0 in the (group, phase) slab of a chunk: [cin][taps][4]. */
+static inline const int8_t *tg_slab(const tg_layer_io *io, const int8_t *w, int gi, int pi, int np, int taps)
+{
+    uint32_t slab_bytes = (uint32_t)io->w_cin * (uint32_t)taps * TG_GROUP;
+    return w + ((uint32_t)gi * (uint32_t)np + (uint32_t)pi) * slab_bytes + (uint32_t)io->ci0 * (uint32_t)taps * TG_GROUP;
+}
+
+/* Accumulators of the channel group starting at co0, started at the bias (0 for a partial sum). */
+static inline void tg_init_bias(const tg_layer_io *io, int co0, int32_t acc[4])
+{
+    for (int j = 0; j < TG_GROUP; j++)
+        acc[j] = io->bias && co0 + j < io->cout ? io->bias[co0 + j] : 0;
+}
+
 typedef void (*tg_kernel_fn)(const tg_layer_io *io, const int8_t *w, int g0, int ng, int p0, int np);
 
 void tg_kernel_s2_plain(const tg_layer_io *io, const int8_t *w, int g0, int ng, int p0, int np);
@@ -56,6 +70,9 @@ void tg_kernel_first(const tg_layer_io *io, const int8_t *w, int g0, int ng, int
 #ifndef TG_KERNEL_FIRST
 #define TG_KERNEL_FIRST tg_kernel_first
 #endif
+/* the selected kernels (a -D choice may name one defined outside this directory, e.g. the host's) */
+void TG_KERNEL_S2(const tg_layer_io *io, const int8_t *w, int g0, int ng, int p0, int np);
+void TG_KERNEL_FIRST(const tg_layer_io *io, const int8_t *w, int g0, int ng, int p0, int np);
 
 /* gemmlowp SaturatingRoundingDoublingHighMul */
 static inline int32_t tg_srdhm(int32_t a, int32_t b)

@@ -14,21 +14,58 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "tg_engine.h"
 
 static PyObject *EngineError;
 
 /* ------------------------------------------------------------------ sources */
 
+/* The reader thread and the compute thread hand chunks over ~1,000 times per image, so each
+ * side spins briefly on an atomic sequence number before sleeping on the condition variable: a
+ * futex sleep/wake per chunk would cost more than a chunk's compute. The mutex is taken around
+ * every broadcast, so a sleeper never misses a wake-up. */
 typedef struct {
     int fd;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int has_request, done, quit, rc;
-    uint32_t off, len;
+    unsigned requested, finished; /* sequence numbers, read and written with __atomic builtins */
+    int quit, rc;
+    uint32_t off, len, crc;
+    uint32_t delivered_crc; /* crc of the read wait() returned: the next start() may overwrite crc */
     void *dst;
 } fd_reader;
+
+/* Polling rounds (about 1 ms) before sleeping: in a VM a futex wake-up can take tens of
+ * microseconds, more than a chunk's compute. Only with a second core to poll on. */
+#define SPIN_ROUNDS 2000000
+static int spin_rounds = -1;
+
+static unsigned load_acquire(const unsigned *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+
+static void publish(fd_reader *r, unsigned *seq, unsigned value)
+{
+    __atomic_store_n(seq, value, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&r->mu);
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Waits until *seq == value (or quit). */
+static void await_seq(fd_reader *r, const unsigned *seq, unsigned value)
+{
+    if (spin_rounds < 0)
+        spin_rounds = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? SPIN_ROUNDS : 0;
+    for (int i = 0; i < spin_rounds; i++)
+        if (load_acquire(seq) == value || __atomic_load_n(&r->quit, __ATOMIC_ACQUIRE))
+            return;
+    pthread_mutex_lock(&r->mu);
+    while (load_acquire(seq) != value && !__atomic_load_n(&r->quit, __ATOMIC_ACQUIRE))
+        pthread_cond_wait(&r->cv, &r->mu);
+    pthread_mutex_unlock(&r->mu);
+}
 
 static int pread_all(int fd, uint32_t off, void *dst, uint32_t len)
 {
@@ -49,23 +86,24 @@ static int pread_all(int fd, uint32_t off, void *dst, uint32_t len)
 static void *reader_main(void *arg)
 {
     fd_reader *r = (fd_reader *)arg;
-    pthread_mutex_lock(&r->mu);
-    for (;;) {
-        while (!r->quit && !(r->has_request && !r->done))
-            pthread_cond_wait(&r->cv, &r->mu);
-        if (r->quit)
+    for (unsigned next = 1;; next++) {
+        await_seq(r, &r->requested, next);
+        if (__atomic_load_n(&r->quit, __ATOMIC_ACQUIRE))
             break;
-        uint32_t off = r->off, len = r->len;
-        void *dst = r->dst;
-        pthread_mutex_unlock(&r->mu);
-        int rc = pread_all(r->fd, off, dst, len);
-        pthread_mutex_lock(&r->mu);
-        r->rc = rc;
-        r->done = 1;
-        pthread_cond_broadcast(&r->cv);
+        r->rc = pread_all(r->fd, r->off, r->dst, r->len);
+        /* the CRC is the board's I/O-core job; zlib's is the fast one on x86 (same polynomial) */
+        r->crc = r->rc ? 0 : (uint32_t)crc32(0L, (const Bytef *)r->dst, r->len);
+        publish(r, &r->finished, next);
     }
-    pthread_mutex_unlock(&r->mu);
     return NULL;
+}
+
+static void reader_stop(fd_reader *r)
+{
+    __atomic_store_n(&r->quit, 1, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&r->mu);
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
 }
 
 static int fd_read(void *ctx, uint32_t off, void *dst, uint32_t len)
@@ -76,28 +114,22 @@ static int fd_read(void *ctx, uint32_t off, void *dst, uint32_t len)
 static int fd_start(void *ctx, uint32_t off, void *dst, uint32_t len)
 {
     fd_reader *r = (fd_reader *)ctx;
-    pthread_mutex_lock(&r->mu);
     r->off = off;
     r->len = len;
     r->dst = dst;
-    r->done = 0;
-    r->has_request = 1;
-    pthread_cond_broadcast(&r->cv);
-    pthread_mutex_unlock(&r->mu);
+    publish(r, &r->requested, r->requested + 1); /* the release store orders the fields before it */
     return 0;
 }
 
 static int fd_wait(void *ctx)
 {
     fd_reader *r = (fd_reader *)ctx;
-    pthread_mutex_lock(&r->mu);
-    while (r->has_request && !r->done)
-        pthread_cond_wait(&r->cv, &r->mu);
-    r->has_request = 0;
-    int rc = r->rc;
-    pthread_mutex_unlock(&r->mu);
-    return rc;
+    await_seq(r, &r->finished, r->requested);
+    r->delivered_crc = r->crc;
+    return r->rc;
 }
+
+static uint32_t fd_last_crc(void *ctx) { return ((fd_reader *)ctx)->delivered_crc; }
 
 /* A Python binary file object: seek() + readinto(), with the GIL taken for each call. */
 static int pyfile_read(void *ctx, uint32_t off, void *dst, uint32_t len)
@@ -175,10 +207,7 @@ static int progress_cb(void *ctx, int layer, int chunk, int n_chunks)
 static void Model_dealloc(ModelObject *self)
 {
     if (self->has_thread) {
-        pthread_mutex_lock(&self->reader.mu);
-        self->reader.quit = 1;
-        pthread_cond_broadcast(&self->reader.cv);
-        pthread_mutex_unlock(&self->reader.mu);
+        reader_stop(&self->reader);
         pthread_join(self->reader.thread, NULL);
         pthread_cond_destroy(&self->reader.cv);
         pthread_mutex_destroy(&self->reader.mu);
@@ -237,6 +266,7 @@ static int Model_init(ModelObject *self, PyObject *args, PyObject *kw)
             self->has_thread = 1;
             self->src.start = fd_start;
             self->src.wait = fd_wait;
+            self->src.last_crc = fd_last_crc;
         }
         self->src.ctx = &self->reader;
         self->src.size = (uint32_t)stbuf.st_size;
@@ -451,8 +481,36 @@ static PyTypeObject ModelType = {
     .tp_new = Model_new,
 };
 
+#if defined(__x86_64__) && defined(TG_KERNEL_S2)
+int tg_kernel_x86_has_vnni(void);
+extern int tg_kernel_x86_portable;
+static const char *kernel_name(void)
+{
+    return tg_kernel_x86_has_vnni() ? "avx512-vnni int8" : "portable float32 (no AVX-512 VNNI on this CPU)";
+}
+#else
+static int tg_kernel_x86_portable;
+static const char *kernel_name(void) { return "portable float32"; }
+#endif
+
+static PyObject *use_portable_kernel(PyObject *mod, PyObject *arg)
+{
+    (void)mod;
+    int on = PyObject_IsTrue(arg);
+    if (on < 0)
+        return NULL;
+    tg_kernel_x86_portable = on;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"use_portable_kernel", use_portable_kernel, METH_O,
+     "use_portable_kernel(flag): run the portable kernel even where AVX-512 VNNI is available (benchmarks)"},
+    {NULL, NULL, 0, NULL}};
+
 static struct PyModuleDef engine_module = {PyModuleDef_HEAD_INIT, "tinygan._engine",
-                                           "The tinygan C engine (usermod_tinygan/engine)", -1, NULL, NULL, NULL, NULL, NULL};
+                                           "The tinygan C engine (usermod_tinygan/engine)", -1, module_methods, NULL,
+                                           NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__engine(void)
 {
@@ -469,5 +527,9 @@ PyMODINIT_FUNC PyInit__engine(void)
         return NULL;
     }
     Py_INCREF(EngineError);
+    if (PyModule_AddStringConstant(m, "KERNEL", kernel_name())) {
+        Py_DECREF(m);
+        return NULL;
+    }
     return m;
 }
