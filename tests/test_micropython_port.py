@@ -1,10 +1,13 @@
-"""The MicroPython module `tinygan` (usermod_tinygan/modtinygan.c) in MicroPython's unix port:
-the same API and the same bytes as the CPython binding on the full default model.
+"""The MicroPython module `tinygan` (usermod_tinygan/modtinygan.c): the same API and the same
+bytes as the CPython binding on the full default model, in MicroPython's unix port and in the
+tinygan port's QEMU virt rv32 firmware (micropython_port/, docs/micropython-port.md).
 
-Builds the unix port with the user module (micropython_port/Makefile, target unix) into a
-temporary directory. Skips only when no MicroPython source is there (MICROPY_TOP unset and the
-submodule micropython_port/micropython not populated).
+Both are built (micropython_port/Makefile, targets unix and qemu) into temporary directories.
+Everything skips only when no MicroPython source is there (MICROPY_TOP unset and the submodule
+micropython_port/micropython not populated); the QEMU tests also when the RV32 toolchain or QEMU
+is not installed.
 """
+import binascii
 import json
 import os
 import shutil
@@ -13,7 +16,7 @@ import subprocess
 import pytest
 
 import tinygan
-from tinygan import tgw
+from tinygan import rv32, sdcard, tgw
 from tinygan.device import latent
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -187,3 +190,105 @@ except OSError as e:
 """, tmp_path)
     assert "NO ERROR" not in out and "open: " in out
     assert "missing: OSError" in out
+
+
+# ---------------------------------------------------------------- QEMU virt rv32 firmware
+
+RV32_MISSING = rv32.missing_tools()
+needs_rv32 = pytest.mark.skipif(bool(RV32_MISSING), reason="RV32 toolchain/QEMU not installed: %s"
+                                % ", ".join(RV32_MISSING))
+
+
+@pytest.fixture(scope="module")
+def qemu_firmware(tmp_path_factory):
+    build_root = tmp_path_factory.mktemp("mp-qemu-build")
+    make("qemu", build_root)
+    return os.path.join(str(build_root), "qemu", "firmware.elf")
+
+
+@pytest.fixture(scope="module")
+def sd_image(tmp_path_factory):
+    """A FAT32 card as the board sees it: the default model, the sample pool, the latent module."""
+    work = tmp_path_factory.mktemp("sd")
+    card = work / "card"
+    (card / "scripts").mkdir(parents=True)
+    shutil.copyfile(MODEL, card / "model.tgw")
+    shutil.copyfile(ENTROPY, card / "entropy.bin")
+    for name in ("latent.py", "latent_tables.py"):
+        shutil.copyfile(os.path.join(SCRIPTS, name), card / "scripts" / name)
+    return sdcard.build_image(str(card), str(work / "sd.img"), log=lambda *a: None)
+
+
+def run_qemu(elf, sd_image, code, tmp_path, timeout=500):
+    """Boots the firmware with sd_image as its card and runs code in the raw REPL (the protocol
+    mpremote uses); machine.reset() ends QEMU (semihosting exit). Returns the code's stdout."""
+    os.symlink(sd_image, tmp_path / "sd.img")
+    wrapped = "import machine\ntry:\n" + "".join("    " + line + "\n" for line in code.strip().splitlines()) + \
+        "finally:\n    machine.reset()\n"
+    cmd = [rv32.QEMU, "-machine", "virt", "-cpu", "rv32", "-m", "64M", "-bios", "none", "-nographic",
+           "-monitor", "null", "-semihosting-config", "enable=on,target=native", "-serial", "stdio",
+           "-kernel", elf]
+    r = subprocess.run(cmd, input=b"\r\x01" + wrapped.encode() + b"\x04", capture_output=True, timeout=timeout,
+                       cwd=str(tmp_path))
+    out = r.stdout.decode(errors="replace")
+    assert "raw REPL; CTRL-B to exit" in out, out[-3000:]
+    body = out.split("raw REPL; CTRL-B to exit", 1)[1]
+    assert body.startswith("\r\n>OK"), body[:3000]
+    stdout, _, stderr = body[len("\r\n>OK"):].partition("\x04")
+    assert not stderr.strip("\x04>\r\n"), "firmware raised:\n" + stderr
+    assert r.returncode == 0, out[-3000:]
+    return stdout
+
+
+@needs_rv32
+def test_qemu_firmware_generates_the_same_bytes(qemu_firmware, sd_image, tmp_path):
+    out = run_qemu(qemu_firmware, sd_image, """
+import binascii, os, sys, time, latent, tinygan
+print('cwd', os.getcwd(), sys.platform)
+m = tinygan.Model('model.tgw')
+pool = open('entropy.bin', 'rb')
+for i in range(2):
+    z = latent.latent_from_bytes(pool.read(200), m.latent_inv_scale)
+    t = time.ticks_us()
+    img = m.generate(z)
+    dt = time.ticks_diff(time.ticks_us(), t)
+    print('cat', binascii.hexlify(z).decode(), binascii.hexlify(img).decode(), dt)
+print('macs', [s['macs'] for s in m.stats])
+print('arena', m.arena_size)
+""", tmp_path)
+    host = tinygan.Model(MODEL)
+    assert "cwd /sd tinygan" in out
+    cats = [line.split() for line in out.splitlines() if line.startswith("cat ")]
+    assert len(cats) == 2
+    for block, (_, z_hex, img_hex, us) in zip(entropy_blocks(2), cats):
+        z = latent.latent_from_bytes(block, host.latent_inv_scale)
+        assert binascii.unhexlify(z_hex) == bytes(z)
+        image = binascii.unhexlify(img_hex)
+        assert len(image) == 64 * 64 * 3
+        assert image == bytes(host.generate(z))
+    assert "macs %s" % [s["macs"] for s in host.stats] in out
+    assert "arena %d" % host.arena_size in out
+
+
+@needs_rv32
+def test_qemu_firmware_reports_a_corrupted_chunk(qemu_firmware, tmp_path):
+    data = bytearray(open(MODEL, "rb").read())
+    layer = tgw.read_tgw(bytes(data)).layers[2]
+    data[layer.chunk_offset + 5 * layer.chunk_stride + 100] ^= 0x80
+    card = tmp_path / "card"
+    card.mkdir()
+    (card / "model.tgw").write_bytes(bytes(data))
+    image = sdcard.build_image(str(card), str(tmp_path / "bad.img"), log=lambda *a: None)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    out = run_qemu(qemu_firmware, image, """
+import tinygan
+m = tinygan.Model('model.tgw')
+try:
+    m.generate(bytes(100))
+    print('NO ERROR')
+except tinygan.EngineError as e:
+    print('error:', e)
+""", run_dir)
+    assert "NO ERROR" not in out
+    assert "error: layer 2 chunk 5: CRC mismatch" in out

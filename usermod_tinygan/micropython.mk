@@ -14,3 +14,10 @@ CFLAGS_USERMOD += -I$(TINYGAN_MOD_DIR)/engine
 TINYGAN_OBJ := $(addprefix $(BUILD)/, $(patsubst $(USER_C_MODULES)/%.c,%.o, \
     $(TINYGAN_MOD_DIR)/modtinygan.c $(wildcard $(TINYGAN_MOD_DIR)/engine/*.c)))
 $(TINYGAN_OBJ): CFLAGS += -Wall -Wextra -Werror
+
+# Ports build MicroPython with -Os; the engine's kernels are the hot path, so they get the flags of
+# the bare-metal RV32 image (tinygan/rv32.py). -ffp-contract=fast may fuse the fast kernel's float
+# multiply-adds; every product and partial sum there is an exact integer below 2^24, so results
+# cannot change.
+TINYGAN_ENGINE_OBJ := $(filter $(BUILD)/usermod_tinygan/engine/%, $(TINYGAN_OBJ))
+$(TINYGAN_ENGINE_OBJ): CFLAGS += -O3 -ffp-contract=fast
