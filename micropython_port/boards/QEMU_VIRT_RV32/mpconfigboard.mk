@@ -12,7 +12,10 @@ BOARD_SRC_C = \
 
 BOARD_SRC_S = ports/qemu/mcu/rv32/entrypoint.s
 
+# For their "uart.h" (searched after the port's own directory, so mpconfigport.h and mphalport.h
+# are the port's, not ports/qemu's).
 BOARD_INC = -I$(TOP)/ports/qemu
+
 CFLAGS_BOARD = -DQEMU_SOC_VIRT
 LDSCRIPT = $(TOP)/ports/qemu/mcu/rv32/virt.ld
 
