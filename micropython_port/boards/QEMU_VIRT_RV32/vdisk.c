@@ -21,15 +21,19 @@ typedef struct {
 
 static const mp_obj_type_t vdisk_type;
 
-static mp_obj_t vdisk_open(const char *path)
+static int vdisk_open_handle(const char *path)
 {
     int handle = mp_semihosting_open(path, "r+b");
     if (handle < 0) {
         mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("semihosting: cannot open %s"), path);
     }
+    return handle;
+}
+
+static mp_obj_t vdisk_new(int handle)
+{
     int len = mp_semihosting_flen(handle);
     if (len < 0) {
-        mp_semihosting_close(handle);
         mp_raise_OSError(MP_EIO);
     }
     vdisk_obj_t *self = mp_obj_malloc(vdisk_obj_t, &vdisk_type);
@@ -42,7 +46,7 @@ static mp_obj_t vdisk_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
 {
     (void)type;
     mp_arg_check_num(n_args, n_kw, 1, 1, false);
-    return vdisk_open(mp_obj_str_get_str(args[0]));
+    return vdisk_new(vdisk_open_handle(mp_obj_str_get_str(args[0])));
 }
 
 /* readblocks / writeblocks: whole blocks at block_num; the buffer length says how many. */
@@ -117,11 +121,16 @@ const mp_obj_module_t vdisk_module = {
 };
 MP_REGISTER_MODULE(MP_QSTR_vdisk, vdisk_module);
 
+/* The image's host file handle outlives soft resets (the heap does not), so it is opened once. */
 void board_mount_storage(void)
 {
+    static int sd_handle = -1;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        mp_obj_t bdev = vdisk_open(VDISK_DEFAULT_IMAGE);
+        if (sd_handle < 0) {
+            sd_handle = vdisk_open_handle(VDISK_DEFAULT_IMAGE);
+        }
+        mp_obj_t bdev = vdisk_new(sd_handle);
         nlr_pop();
         storage_mount_sd(bdev);
     } else {
