@@ -122,6 +122,7 @@ static mp_obj_t tinygan_model_make_new(const mp_obj_type_t *type, size_t n_args,
 
     tinygan_model_obj_t *self = mp_obj_malloc(tinygan_model_obj_t, type);
     self->stream = stream;
+    memset(&self->src, 0, sizeof(self->src)); /* optional fields (start/wait, ...) stay off */
     self->src.ctx = MP_OBJ_TO_PTR(stream);
     self->src.size = (uint32_t)size;
     self->src.read = stream_read;
