@@ -65,7 +65,7 @@ def test_default_model_meets_the_ram_goal():
 
 def test_chunk_policy_never_raises_the_peak(full_model_path):
     model = tgw.read_tgw(full_model_path, check_chunks=False)
-    shapes = [arena.LayerShape(l.kind, l.act, l.cin, l.cout, l.out_h, l.out_w, 1, 1) for l in model.layers]
+    shapes = [arena.shape_of(layer) for layer in model.layers]
     chosen = export.choose_chunkings(shapes, 16384)
     smallest = [s._replace(chunk_groups=1, chunk_phases=1) for s in shapes]
     smallest[-1] = smallest[-1]._replace(chunk_groups=chosen[-1][0], chunk_phases=chosen[-1][1])

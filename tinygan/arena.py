@@ -18,21 +18,22 @@ def _align4(n):
     return (n + 3) & ~3
 
 
+def shape_of(layer):
+    """The LayerShape of a tgw.Layer (or any layer with those attributes), chunking not chosen."""
+    return LayerShape(layer.kind, layer.act, layer.cin, layer.cout, layer.out_h, layer.out_w, 1, 1)
+
+
 def n_chunks(layer):
-    phases, _ = tgw.KIND_PHASES_TAPS[layer.kind]
-    groups = (layer.cout + tgw.GROUP - 1) // tgw.GROUP
-    return (groups // layer.chunk_groups) * (phases // layer.chunk_phases)
+    return tgw.layout_n_chunks(layer.kind, layer.cout, layer.chunk_groups, layer.chunk_phases)
 
 
 def chunk_stride(layer):
-    _, taps = tgw.KIND_PHASES_TAPS[layer.kind]
-    return tgw.pad_to_sector(layer.chunk_groups * layer.chunk_phases * layer.cin * taps * tgw.GROUP)
+    return tgw.pad_to_sector(tgw.layout_chunk_bytes(layer.kind, layer.cin, layer.chunk_groups, layer.chunk_phases))
 
 
 def param_bytes(layer):
     """The parameter block as read into RAM: padded to whole sectors."""
-    per_channel = 1 + tgw.N_THRESH if layer.act == tgw.ACT_THRESHOLD else 3
-    return tgw.pad_to_sector(4 * (layer.cout * per_channel + n_chunks(layer) + 1))
+    return tgw.pad_to_sector(tgw.layout_param_size(layer.act, layer.cout, n_chunks(layer)))
 
 
 def fuses_last(layers):

@@ -13,7 +13,7 @@ from tinygan.fsutil import write_atomic
 
 def rechunk(model, max_bytes=export.DEFAULT_CHUNK_BYTES):
     """A new TgwModel with the same parameters, chunked by export.choose_chunkings."""
-    shapes = [arena.LayerShape(l.kind, l.act, l.cin, l.cout, l.out_h, l.out_w, 1, 1) for l in model.layers]
+    shapes = [arena.shape_of(layer) for layer in model.layers]
     layers = []
     for layer, (cg, cp) in zip(model.layers, export.choose_chunkings(shapes, max_bytes)):
         fields = {name: getattr(layer, name) for name in ("kind", "act", "cin", "cout", "in_h", "in_w", "out_h", "out_w",

@@ -172,9 +172,26 @@ def _param_bytes(layer):
     return body + struct.pack("<I", crc32(body))
 
 
+# The layout a descriptor's fields imply (docs/weight-format.md): one definition for the writer,
+# the reader's checks and the engine's RAM plan (tinygan.arena).
+
+def layout_n_chunks(kind, cout, chunk_groups, chunk_phases):
+    ngroups = (cout + GROUP - 1) // GROUP
+    return (ngroups // chunk_groups) * (KIND_PHASES_TAPS[kind][0] // chunk_phases)
+
+
+def layout_chunk_bytes(kind, cin, chunk_groups, chunk_phases):
+    return chunk_groups * chunk_phases * cin * KIND_PHASES_TAPS[kind][1] * GROUP
+
+
+def layout_param_size(act, cout, n_chunks):
+    """Unpadded parameter block: per-channel values, the chunk CRCs and the block's own CRC."""
+    per_channel = (1 + N_THRESH) if act == ACT_THRESHOLD else 3
+    return 4 * (cout * per_channel + n_chunks + 1)
+
+
 def expected_param_size(layer):
-    per_channel = (1 + N_THRESH) if layer.act == ACT_THRESHOLD else 3
-    return 4 * (layer.cout * per_channel + layer.n_chunks + 1)
+    return layout_param_size(layer.act, layer.cout, layer.n_chunks)
 
 
 def write_tgw(model):
@@ -189,9 +206,8 @@ def write_tgw(model):
     for layer in model.layers:
         layer.group = GROUP
         layer.phases, layer.taps = KIND_PHASES_TAPS[layer.kind]
-        ngroups = layer.cout_padded // GROUP
-        layer.n_chunks = (ngroups // layer.chunk_groups) * (layer.phases // layer.chunk_phases)
-        layer.chunk_bytes = layer.chunk_groups * layer.chunk_phases * layer.cin * layer.taps * GROUP
+        layer.n_chunks = layout_n_chunks(layer.kind, layer.cout, layer.chunk_groups, layer.chunk_phases)
+        layer.chunk_bytes = layout_chunk_bytes(layer.kind, layer.cin, layer.chunk_groups, layer.chunk_phases)
         layer.chunk_stride = pad_to_sector(layer.chunk_bytes)
         packed = np.asarray(layer.packed, dtype=np.int8)
         if packed.size != layer.n_chunks * layer.chunk_bytes:
@@ -304,15 +320,14 @@ def _check_descriptor(d, i, n_layers, prev, model, file_size):
            "%s: chunk_groups %d does not divide %d channel groups" % (where, d["chunk_groups"], ngroups))
     _check(d["chunk_phases"] > 0 and phases % d["chunk_phases"] == 0,
            "%s: chunk_phases %d does not divide %d phases" % (where, d["chunk_phases"], phases))
-    n_chunks = (ngroups // d["chunk_groups"]) * (phases // d["chunk_phases"])
+    n_chunks = layout_n_chunks(d["kind"], d["cout"], d["chunk_groups"], d["chunk_phases"])
     _check(d["n_chunks"] == n_chunks, "%s: n_chunks %d (layout gives %d)" % (where, d["n_chunks"], n_chunks))
-    chunk_bytes = d["chunk_groups"] * d["chunk_phases"] * d["cin"] * taps * GROUP
+    chunk_bytes = layout_chunk_bytes(d["kind"], d["cin"], d["chunk_groups"], d["chunk_phases"])
     _check(d["chunk_bytes"] == chunk_bytes, "%s: chunk_bytes %d (layout gives %d)" % (where, d["chunk_bytes"], chunk_bytes))
     _check(d["chunk_stride"] == pad_to_sector(chunk_bytes),
            "%s: chunk_stride %d (expected %d)" % (where, d["chunk_stride"], pad_to_sector(chunk_bytes)))
-    stub = Layer(bias=None, packed=None, **{k: d[k] for k in ("act", "cout", "n_chunks")})
-    _check(d["param_size"] == expected_param_size(stub),
-           "%s: param_size %d (layout gives %d)" % (where, d["param_size"], expected_param_size(stub)))
+    param_size = layout_param_size(d["act"], d["cout"], d["n_chunks"])
+    _check(d["param_size"] == param_size, "%s: param_size %d (layout gives %d)" % (where, d["param_size"], param_size))
     expected_param_offset = HEADER_SIZE if prev is None else prev["chunk_offset"] + prev["n_chunks"] * prev["chunk_stride"]
     _check(d["param_offset"] == expected_param_offset,
            "%s: param_offset %d (expected %d, sections are contiguous)" % (where, d["param_offset"], expected_param_offset))

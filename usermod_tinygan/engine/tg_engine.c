@@ -29,12 +29,10 @@ static uint8_t *chunk_dst(const tg_layer *l, const layer_bufs *b, int c)
     return b->resident ? b->resident + (uint32_t)c * l->chunk_stride : b->chunk[c & 1];
 }
 
-/* Layer i's buffers in the plan: the fused last layer lives in the step before it. */
-static layer_bufs plan_layer(const tg_model *m, int i, uint8_t *arena, tg_step *step)
+/* The buffers of a step's own layer, or (fused_last) of the last layer it carries. */
+static layer_bufs step_bufs(const tg_step *step, int fused_last)
 {
     layer_bufs b = {NULL, {NULL, NULL}, NULL};
-    int fused_last = tg_fuses_last(m) && i == m->n_layers - 1;
-    tg_plan_step(m, fused_last ? i - 1 : i, arena, step);
     if (fused_last) {
         b.params = step->last_params;
         b.resident = step->last_weights;
@@ -44,6 +42,14 @@ static layer_bufs plan_layer(const tg_model *m, int i, uint8_t *arena, tg_step *
         b.chunk[1] = step->chunk[1];
     }
     return b;
+}
+
+/* Layer i's buffers in the plan: the fused last layer lives in the step before it. */
+static layer_bufs plan_layer(const tg_model *m, int i, uint8_t *arena, tg_step *step)
+{
+    int fused_last = tg_fuses_last(m) && i == m->n_layers - 1;
+    tg_plan_step(m, fused_last ? i - 1 : i, arena, step);
+    return step_bufs(step, fused_last);
 }
 
 static uint32_t now(const tg_hooks *h) { return h && h->now_us ? h->now_us(h->clock_ctx) : 0; }
@@ -255,7 +261,7 @@ static tg_status prepare_last(const tg_model *m, const tg_source *src, const tg_
                               tg_layer_stats *s, step_ctx *sc, tg_error *err)
 {
     int z = m->n_layers - 1;
-    layer_bufs b = {step->last_params, {NULL, NULL}, step->last_weights};
+    layer_bufs b = step_bufs(step, 1);
     tg_status st = load_layer_params(m, src, z, b.params, hooks, s, err);
     if (st == TG_OK)
         st = stream_chunks(m, src, z, &b, hooks, s, NULL, NULL, err);
@@ -321,7 +327,7 @@ tg_status tg_generate(const tg_model *m, const tg_source *src, const int8_t *lat
         sc.l = l;
         if (step.sums && (st = prepare_last(m, src, &step, hooks, zs, &sc, err)) != TG_OK)
             return st;
-        layer_bufs b = {step.params, {step.chunk[0], step.chunk[1]}, NULL};
+        layer_bufs b = step_bufs(&step, 0);
         if ((st = load_layer_params(m, src, s, b.params, hooks, ls, err)) != TG_OK)
             return st;
         layer_io(l, s, latent, step.params, &sc.io);

@@ -41,7 +41,7 @@ typedef struct {
 /* Polling rounds (about 1 ms) before sleeping: in a VM a futex wake-up can take tens of
  * microseconds, more than a chunk's compute. Only with a second core to poll on. */
 #define SPIN_ROUNDS 2000000
-static int spin_rounds = -1;
+static int spin_rounds; /* SPIN_ROUNDS or 0, set at module init */
 
 static unsigned load_acquire(const unsigned *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
@@ -56,8 +56,6 @@ static void publish(fd_reader *r, unsigned *seq, unsigned value)
 /* Waits until *seq == value (or quit). */
 static void await_seq(fd_reader *r, const unsigned *seq, unsigned value)
 {
-    if (spin_rounds < 0)
-        spin_rounds = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? SPIN_ROUNDS : 0;
     for (int i = 0; i < spin_rounds; i++)
         if (load_acquire(seq) == value || __atomic_load_n(&r->quit, __ATOMIC_ACQUIRE))
             return;
@@ -527,6 +525,7 @@ PyMODINIT_FUNC PyInit__engine(void)
         return NULL;
     }
     Py_INCREF(EngineError);
+    spin_rounds = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? SPIN_ROUNDS : 0;
     if (PyModule_AddStringConstant(m, "KERNEL", kernel_name())) {
         Py_DECREF(m);
         return NULL;
