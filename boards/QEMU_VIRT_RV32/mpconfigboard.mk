@@ -7,7 +7,7 @@ BOARD_SRC_C = \
 	ports/qemu/uart.c \
 	ports/qemu/mphalport.c \
 	shared/runtime/semihosting_rv32.c \
-	boards/QEMU_VIRT_RV32/vdisk.c \
+	$(BOARD_DIR)/vdisk.c \
 	storage.c
 
 BOARD_SRC_S = ports/qemu/mcu/rv32/entrypoint.s
