@@ -386,11 +386,25 @@ class FakeModel:
         read(path)  # the model file must exist on the card
         self.seen = []
 
+    def verify(self):
+        pass
+
     def generate(self, z, out=None, progress=None):
         self.seen.append(bytes(z))
         if progress:
             progress(0, 0, 1)
-        return bytearray((z[i % len(z)] + i) & 0xFF for i in range(64 * 64 * 3))
+        img = bytearray((z[i % len(z)] + i) & 0xFF for i in range(64 * 64 * 3))
+        if out is None:
+            return img
+        out[:] = img
+        return out
+
+
+class CorruptModel(FakeModel):
+    """A card whose weight file fails its check: verify() names layer and chunk."""
+
+    def verify(self):
+        raise app.engine_error()("layer 2 chunk 5: CRC mismatch (weights corrupted)")
 
 
 def app_one_cat(root=None):
@@ -446,6 +460,43 @@ def app_main_stops_when_exhausted():
     assert [l for l in logs if "NOT quantum" in l], logs
 
 
+def app_corrupt_model_takes_no_entropy():
+    """A model that fails verify() at load: a STOP naming layer and chunk, status 1, no
+    exception, and the pool's cursor where it was (not one byte taken)."""
+    root = WORK + "/sd3"
+    rmtree(root)
+    make_bank(root, (2, 2, 2, 2))
+    make_pool(root, pattern(1000, 3))
+    write(root + "/model.tgw", b"stand-in")
+    before = read(root + "/" + entropy.CURSOR_NAME)
+    logs = []
+    assert app.main(hw_host.Board(root, count=2), CorruptModel, log=logs.append) == 1
+    stops = [l for l in logs if l.startswith("STOP: ")]
+    assert len(stops) == 1 and "layer 2 chunk 5: CRC mismatch" in stops[0], logs
+    assert "no entropy was taken" in stops[0], stops
+    assert read(root + "/" + entropy.CURSOR_NAME) == before
+    assert not [l for l in logs if l.startswith("entropy: reserved")], logs
+
+
+def app_reuses_its_image_buffer():
+    """main() hands the engine one image buffer for every cat (out=), no per-cat allocation."""
+    root = WORK + "/sd4"
+    rmtree(root)
+    make_bank(root, (2, 2, 2, 2))
+    make_pool(root, pattern(2000, 4))
+    write(root + "/model.tgw", b"stand-in")
+    outs = []
+
+    class Recording(FakeModel):
+        def generate(self, z, out=None, progress=None):
+            outs.append(out)
+            return FakeModel.generate(self, z, out, progress)
+
+    assert app.main(hw_host.Board(root, count=3), Recording, log=lambda *a: None) == 0
+    assert len(outs) == 3 and outs[0] is not None, outs
+    assert outs[0] is outs[1] and outs[1] is outs[2]
+
+
 def board_stub_says_it_waits_for_the_port():
     import hw_ch32h417
     try:
@@ -460,7 +511,8 @@ for fn in (entropy_sequential_and_exhaustion, entropy_fallback_is_flagged,
            uniform_exact_over_all_bytes, mood_uses_one_bit, wav_errors_name_file_and_problem,
            speech_streams_back_to_back_in_bounded_memory, wav_sink_roundtrip,
            bank_valid_and_counts, bank_broken_edits_reported_and_skipped, app_one_cat,
-           app_main_stops_when_exhausted, board_stub_says_it_waits_for_the_port):
+           app_main_stops_when_exhausted, app_corrupt_model_takes_no_entropy, app_reuses_its_image_buffer,
+           board_stub_says_it_waits_for_the_port):
     check(fn)
 
 if EXTRA:
