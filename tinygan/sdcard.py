@@ -50,7 +50,7 @@ def build_folder(out, model=DEFAULT_WEIGHTS, pool=SAMPLE_POOL, phrases_src=SDCAR
         entropy.init_cursor(cur_out + ".tmp", 0)
         os.replace(cur_out + ".tmp", cur_out)
         log("sdcard: entropy pool %s (%d bytes), cursor 0" % (pool, os.path.getsize(pool)))
-    for readme in ("ENTROPY-README.txt", "PHRASES-README.txt"):
+    for readme in ("ENTROPY-README.txt", "PHRASES-README.txt", "main.py"):
         if os.path.exists(os.path.join(SDCARD_SRC, readme)):
             _copy(os.path.join(SDCARD_SRC, readme), os.path.join(out, readme))
     # Texts already on the card are the card owner's (maybe edited): copy only missing ones.
