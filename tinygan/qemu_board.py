@@ -126,12 +126,12 @@ class Console:
         self.proc.stdin.write(data)
         self.proc.stdin.flush()
 
-    def wait_for(self, pattern, count, deadline):
+    def wait_for(self, pattern, count=1, deadline=None, fail_on=FAILURES):
         """Waits until `pattern` was printed `count` times; raises CLIError (with the console's
-        tail) on a failure message, on the board stopping, or at the deadline."""
+        tail) on a failure message (fail_on), on the board stopping, or at the deadline."""
         while True:
             out = self.text()
-            for bad in FAILURES:
+            for bad in fail_on:
                 if bad in out:
                     raise CLIError("the board reported a failure (%s):\n%s" % (bad.decode(), self.tail()))
             if out.count(pattern) >= count:
@@ -167,6 +167,13 @@ def read_ppm(path):
     return w, h, rgb
 
 
+def boot(elf, run_dir, log_path):
+    """Boots the firmware with its console on pipes; -> Console."""
+    proc = subprocess.Popen([QEMU] + QEMU_ARGS + ["-serial", "stdio", "-kernel", elf], cwd=run_dir,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return Console(proc, log_path)
+
+
 def press(elf, run_dir, n, out_dir, timeout=None):
     """Boots with the card's main.py starting the app, presses Enter n times (each after the app
     asks), then collects what the display and the DAC were given."""
@@ -175,9 +182,7 @@ def press(elf, run_dir, n, out_dir, timeout=None):
 
     os.makedirs(out_dir, exist_ok=True)
     deadline = None if timeout is None else time.monotonic() + timeout
-    proc = subprocess.Popen([QEMU] + QEMU_ARGS + ["-serial", "stdio", "-kernel", elf], cwd=run_dir,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    console = Console(proc, os.path.join(out_dir, "console.log"))
+    console = boot(elf, run_dir, os.path.join(out_dir, "console.log"))
     try:
         for k in range(1, n + 1):
             console.wait_for(PROMPT, k, deadline)
