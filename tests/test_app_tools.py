@@ -142,3 +142,82 @@ def test_deploy_dry_run_lists_every_script(capsys):
         if name.endswith(".py"):
             assert "/scripts/" + name in out
     assert main(["deploy"]) == 2  # nothing to do is a clear error
+
+
+def small_bank(root, texts=("first text", "second text")):
+    d = root / "phrases" / "motivated" / "1-a"
+    d.mkdir(parents=True)
+    for i, t in enumerate(texts):
+        (d / ("%02d.txt" % (i + 1))).write_text(t)
+    return d
+
+
+@needs_espeak
+def test_check_reports_a_clip_rendered_from_another_text(tmp_path, capsys):
+    d = small_bank(tmp_path)
+    phrases.render(str(tmp_path), log=lambda *a: None)
+    assert "stale" not in "\n".join(phrasebank.Bank(str(tmp_path)).problems)
+    (d / "01.txt").write_text("an edited first text")       # dragged in: the old clip stays
+    (d / "02.txt").write_text("an edited second text")
+    own = wav.header(4) + b"\x10\x20\x30\x40"
+    (d / "02.wav").write_bytes(own)                         # ... but 02 is recorded anew
+    capsys.readouterr()
+    assert main(["phrases", "check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    stale = [l for l in out.splitlines() if "stale" in l]
+    assert len(stale) == 1 and str(d / "01.wav") + ": stale clip" in stale[0], out
+    assert str(d / "01.txt") in stale[0]
+    assert "1-a" in out and "02.wav" not in out, out        # the recording is valid
+    assert phrases.render(str(tmp_path), log=lambda *a: None) == 1
+    assert (d / "01.wav").read_bytes() == phrases.clip_bytes("an edited first text")
+    assert (d / "02.wav").read_bytes() == own
+    assert not [p for p in phrasebank.Bank(str(tmp_path)).problems if "stale" in p]
+
+
+@needs_espeak
+def test_render_takes_over_a_card_rendered_before_text_crcs(tmp_path):
+    """A card whose clips were listed in the old phrases/.rendered.json (sha256 of each clip)."""
+    import hashlib
+    import json
+    d = small_bank(tmp_path)
+    (d / "01.wav").write_bytes(phrases.clip_bytes("first text"))
+    (d / "02.wav").write_bytes(wav.header(2) + b"\x01\x02")  # a recording: not in the manifest
+    sha = hashlib.sha256((d / "01.wav").read_bytes()).hexdigest()
+    (tmp_path / "phrases" / ".rendered.json").write_text(
+        json.dumps({"phrases/motivated/1-a/01.wav": sha}))
+    (d / "01.txt").write_text("first text, edited")
+    assert phrases.render(str(tmp_path), log=lambda *a: None) == 1
+    assert (d / "01.wav").read_bytes() == phrases.clip_bytes("first text, edited")
+    assert (d / "02.wav").read_bytes() == wav.header(2) + b"\x01\x02"
+    assert not (tmp_path / "phrases" / ".rendered.json").exists()
+    assert "motivated/1-a/01.wav" in (tmp_path / "phrases" / ".rendered.txt").read_text()
+
+
+@needs_espeak
+@pytest.mark.skipif(subprocess.run(["which", "mcopy"], capture_output=True).returncode != 0,
+                    reason="mtools")
+def test_check_and_render_a_card_image(tmp_path, capsys):
+    from tinygan import fatimage
+    folder = tmp_path / "card"
+    small_bank(folder)
+    phrases.render(str(folder), log=lambda *a: None)
+    (folder / "entropy.cur").write_bytes(b"not touched by render")
+    img = tmp_path / "sd.img"
+    sdcard.build_image(str(folder), str(img), log=lambda *a: None)
+    edited = tmp_path / "01.txt"
+    edited.write_text("words typed on the card")
+    fatimage.run(["mcopy", "-o", "-i", str(img), str(edited), "::/phrases/motivated/1-a/01.txt"])
+    capsys.readouterr()
+    assert main(["phrases", "check", str(img)]) == 1
+    out = capsys.readouterr().out
+    assert "%s::/phrases/motivated/1-a/01.wav: stale clip" % img in out, out
+    assert main(["phrases", "render", str(img)]) == 0
+    assert fatimage.read(str(img), "phrases/motivated/1-a/01.wav") == \
+        phrases.clip_bytes("words typed on the card")
+    assert fatimage.read(str(img), "phrases/motivated/1-a/02.wav") == \
+        (folder / "phrases" / "motivated" / "1-a" / "02.wav").read_bytes()
+    assert fatimage.read(str(img), "entropy.cur") == b"not touched by render"
+    capsys.readouterr()
+    assert main(["phrases", "check", str(img)]) == 1  # one mood only: not stale any more
+    assert "stale" not in capsys.readouterr().out
+    assert main(["phrases", "render", str(tmp_path / "missing.img")]) == 2
