@@ -134,14 +134,60 @@ def test_sdcard_build_folder_and_image(tmp_path):
     assert (edited.parent / "01.wav").read_bytes() == phrases.clip_bytes("My own opening")
 
 
-def test_deploy_dry_run_lists_every_script(capsys):
-    assert main(["deploy", "--port", "/dev/ttyX", "--dry-run"]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith("mpremote connect /dev/ttyX fs cp ") and out.strip().endswith(":")
+def test_deploy_dry_run_lists_the_card_layout(tmp_path, capsys):
+    """Without a board: the mpremote commands for an empty card, in the layout the firmware's
+    sys.path expects (scripts in /sd/scripts); the entropy files only because the card is empty."""
+    card = tmp_path / "card"
+    (card / "scripts").mkdir(parents=True)
+    (card / "phrases" / "motivated" / "1-a").mkdir(parents=True)
     for name in os.listdir(os.path.join(SDCARD_SRC, "..", "scripts")):
         if name.endswith(".py"):
-            assert "/scripts/" + name in out
+            (card / "scripts" / name).write_text("# " + name)
+    (card / "model.tgw").write_bytes(b"m")
+    (card / "phrases" / "motivated" / "1-a" / "01.txt").write_text("hi")
+    (card / "entropy.bin").write_bytes(b"e")
+    assert main(["deploy", "--port", "/dev/ttyX", "--dry-run", "--card", str(card)]) == 0
+    out = capsys.readouterr().out
+    cmds = [l for l in out.splitlines() if l.startswith("mpremote ")]
+    assert cmds and all(c.startswith("mpremote connect /dev/ttyX ") for c in cmds), out
+    text = "\n".join(cmds)
+    for d in ("scripts", "phrases", "phrases/motivated", "phrases/motivated/1-a"):
+        assert "fs mkdir :/sd/%s " % d in text + " ", (d, text)
+    assert text.index("fs mkdir :/sd/phrases ") < text.index("fs mkdir :/sd/phrases/motivated ")
+    for name in os.listdir(card / "scripts"):
+        assert "%s :/sd/scripts/%s" % (card / "scripts" / name, name) in text, name
+    for rel in ("model.tgw", "phrases/motivated/1-a/01.txt", "entropy.bin"):
+        assert "fs cp -f %s :/sd/%s" % (card / rel, rel) in text, rel
     assert main(["deploy"]) == 2  # nothing to do is a clear error
+    assert main(["deploy", "--port", "/dev/ttyX", "--card", str(tmp_path)]) == 2  # not a card
+
+
+def test_deploy_plan_copies_what_differs_and_never_the_boards_entropy(tmp_path):
+    from tinygan import deploy
+    import zlib
+    card = tmp_path / "card"
+    (card / "scripts").mkdir(parents=True)
+    (card / "scripts" / "app.py").write_bytes(b"new app")
+    (card / "scripts" / "wav.py").write_bytes(b"same wav")
+    (card / "entropy.bin").write_bytes(b"fresh pool")
+    (card / "entropy.cur").write_bytes(b"fresh cursor")
+
+    def sig(data):
+        return (len(data), zlib.crc32(data))
+    listing = ("noise from the board\nTGD /sd/scripts\nTGF %d %08x /sd/scripts/wav.py\n"
+               "TGF %d %08x /sd/scripts/app.py\nTGF 5 0000abcd /sd/entropy.cur\n"
+               "TGF 9 00001234 /sd/my file.txt\nTGEND\n"
+               % (sig(b"same wav") + sig(b"old app")))
+    board = deploy.parse_listing(listing, "PORT")
+    assert board[1]["my file.txt"] == (9, 0x1234)
+    logs = []
+    mkdirs, copies = deploy.plan(str(card), board, log=logs.append)
+    assert mkdirs == [] and [rel for _, rel in copies] == ["scripts/app.py"], copies
+    assert any("WARNING" in l and "entropy.cur but not entropy.bin" in l for l in logs), logs
+    with pytest.raises(Exception, match="did not list"):
+        deploy.parse_listing("TGD /sd/scripts\n", "PORT")  # cut short: no TGEND
+    with pytest.raises(Exception, match="no card at /sd"):
+        deploy.parse_listing("TGNOCARD [Errno 2] ENOENT\nTGEND\n", "PORT")
 
 
 def small_bank(root, texts=("first text", "second text")):
