@@ -17,13 +17,14 @@ different are copied (`mpremote fs cp -f`), folders made first. Files only on th
 The entropy pool and cursor are the board's: deploy copies them only to a card that has neither,
 and never replaces them, so no tool writes a cursor behind the card's (tinygan/cardentropy.py).
 """
+import inspect
 import os
 import shutil
 import subprocess
 import tempfile
 import zlib
 
-from tinygan.appshim import DEFAULT_WEIGHTS
+from tinygan.appshim import DEFAULT_WEIGHTS, use_scripts
 from tinygan.cli import CLIError
 from tinygan import sdcard
 
@@ -31,18 +32,9 @@ BOARD_ROOT = "/sd"
 ENTROPY_FILES = ("entropy.bin", "entropy.cur")
 BATCH = 40  # mpremote commands per invocation (one connection each)
 
-# Runs on the board (MicroPython): every folder and file under /sd, files with size and CRC32.
-LIST_SCRIPT = """
-import os, binascii
-def _tg_crc(p, b=bytearray(4096)):
-    c = 0
-    with open(p, 'rb') as f:
-        while True:
-            n = f.readinto(b)
-            if not n:
-                break
-            c = binascii.crc32(memoryview(b)[:n], c)
-    return c & 0xffffffff
+# Runs on the board (MicroPython), self-contained (the board's scripts may be missing or old):
+# every folder and file under /sd, files with size and CRC32 (phrasebank.file_crc's own code).
+LIST_WALK = """
 def _tg_walk(d):
     for e in os.ilistdir(d):
         p = d + '/' + e[0]
@@ -50,7 +42,7 @@ def _tg_walk(d):
             print('TGD ' + p)
             _tg_walk(p)
         else:
-            print('TGF %d %08x %s' % (os.stat(p)[6], _tg_crc(p), p))
+            print('TGF %d %08x %s' % (os.stat(p)[6], file_crc(p), p))
 try:
     os.stat('ROOT')
     _tg_walk('ROOT')
@@ -58,6 +50,12 @@ except OSError as e:
     print('TGNOCARD %s' % e)
 print('TGEND')
 """.replace("ROOT", BOARD_ROOT)
+
+
+def list_script():
+    use_scripts()
+    import phrasebank
+    return "import os, binascii\n" + inspect.getsource(phrasebank.file_crc) + LIST_WALK
 
 
 def card_files(card):
@@ -96,7 +94,7 @@ def parse_listing(text, port):
 
 def list_board(port):
     need_mpremote()
-    r = subprocess.run(["mpremote", "connect", port, "exec", LIST_SCRIPT],
+    r = subprocess.run(["mpremote", "connect", port, "exec", list_script()],
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise CLIError("mpremote could not list the card on %s: %s"
