@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tinygan import cardentropy, fatimage, sdcard
+from tinygan import cardentropy, fatimage
 from tinygan.appshim import SCRIPTS, use_scripts
 from tinygan.cli import main
 
