@@ -2,7 +2,8 @@
 sd.img in QEMU's working folder (all this test assumes of the firmware: the QEMU board, a pty
 serial, the card mounted at /sd from sd.img).
 
-The card image starts without scripts/ and with an edited text and a missing clip; deploy must
+The card image starts without scripts/ (the default card has none: the firmware has the application
+frozen in) and with an edited text and a missing clip; deploy must
 put scripts/*.py in /sd/scripts/ (where sys.path finds them), fix the phrase files, leave the
 board's entropy cursor alone, and copy nothing on a second run. Checked on the image afterwards
 with mtools, and on the board with the firmware's own import.
@@ -17,6 +18,7 @@ import pytest
 
 from test_micropython_port import RV32_MISSING, TOP, make
 from tinygan import cardentropy, fatimage, rv32, sdcard
+from tinygan.appshim import SCRIPTS
 from tinygan.cli import main
 
 MISSING = [t for t in ("mpremote", "mcopy", "mkfs.fat", "espeak-ng") if shutil.which(t) is None]
@@ -78,7 +80,6 @@ def test_deploy_to_the_qemu_board_copies_only_what_changed(firmware, tmp_path, c
     # The board's card: no scripts/, an older text, a clip missing, as a first card might be.
     old = tmp_path / "old"
     shutil.copytree(card, old)
-    shutil.rmtree(old / "scripts")
     (old / "phrases" / "motivated" / "1-opening" / "02.txt").write_text("An older opening")
     os.remove(old / "phrases" / "motivated" / "1-opening" / "03.wav")
     for name in sdcard.STARTUP:  # nothing may start at boot: this test drives the REPL only
@@ -92,13 +93,17 @@ def test_deploy_to_the_qemu_board_copies_only_what_changed(firmware, tmp_path, c
     board = Board(firmware, work)
     try:
         out, first_s = deploy(board.port, card, capsys)
-        n_scripts = len([n for n in os.listdir(card / "scripts") if n.endswith(".py")])
+        scripts = [n for n in os.listdir(SCRIPTS) if n.endswith(".py")]  # deploy adds the repo's
+        n_scripts = len(scripts)
         assert "fs mkdir :/sd/scripts" in out, out
-        for name in os.listdir(card / "scripts"):
+        for name in scripts:
             assert ":/sd/scripts/" + name in out, (name, out)
         assert ":/sd/phrases/motivated/1-opening/02.txt" in out
         assert ":/sd/phrases/motivated/1-opening/03.wav" in out
-        assert "%d file(s) copied" % (n_scripts + 2) in out, out
+        startup = [n for n in sdcard.STARTUP if (card / n).exists()]  # removed from the board's card
+        for name in startup:
+            assert ":/sd/" + name in out, (name, out)
+        assert "%d file(s) copied" % (n_scripts + 2 + len(startup)) in out, out
         assert ":/sd/entropy" not in out, out  # the board's pool and cursor are its own
         # The firmware finds the deployed application where deploy put it, and the device
         # takes entropy on its card.
@@ -113,8 +118,8 @@ def test_deploy_to_the_qemu_board_copies_only_what_changed(firmware, tmp_path, c
         board.close()
 
     # The card image now holds what the folder holds, and the board's cursor.
-    for name in os.listdir(card / "scripts"):
-        assert fatimage.read(str(image), "scripts/" + name) == (card / "scripts" / name).read_bytes()
+    for name in scripts:
+        assert fatimage.read(str(image), "scripts/" + name) == open(os.path.join(SCRIPTS, name), "rb").read()
     for name in ("02.txt", "03.wav"):
         assert fatimage.read(str(image), "phrases/motivated/1-opening/" + name) == \
             (opening / name).read_bytes()
