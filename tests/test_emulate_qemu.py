@@ -220,3 +220,30 @@ def test_mpremote_and_ctrl_c(pty_board, tmp_path):
     finally:
         con.close()
     assert mpremote(port, "exec", "print(40 + 2)").strip().endswith("42")
+
+
+def test_edited_phrase_text_is_stale_on_the_device(elf, tmp_path):
+    """A drag-and-drop edit of a fragment's text, after its clip was rendered: the firmware's
+    phrase bank (frozen scripts/phrasebank.py on the card's files) reports the clip as stale."""
+    folder = str(tmp_path / "card")
+    sdcard.build_folder(folder, log=quiet)
+    edited = os.path.join(folder, "phrases", "motivated", "2-action", "05.txt")
+    with open(edited, "a") as f:
+        f.write(" And then some.")
+    os.remove(os.path.join(folder, "main.py"))  # to the REPL at once
+    image = sdcard.build_image(folder, str(tmp_path / "sd.img"), log=quiet)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    os.symlink(image, run_dir / "sd.img")
+    console = qemu_board.boot(elf, str(run_dir), str(tmp_path / "console.log"))
+    try:
+        deadline = time.monotonic() + 300
+        console.wait_for(b">>> ", 1, deadline)
+        console.type(b"import phrasebank; print('PROBLEMS', phrasebank.Bank('/sd').problems)\r")
+        console.wait_for(b"PROBLEMS [", 1, deadline)
+        console.wait_for(b">>> ", 2, deadline)
+    finally:
+        console.close()
+    line = [l for l in console.text().decode(errors="replace").splitlines() if l.startswith("PROBLEMS")][0]
+    assert "2-action/05.wav" in line and "stale" in line, line
+    assert line.count("stale") == 1, line
