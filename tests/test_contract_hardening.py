@@ -264,3 +264,66 @@ def test_default_model_passes_every_new_rule():
         assert tgw.layer_weight_problem(layer, i) is None
     tinygan.Model(path).verify()
     assert math.isclose(model.layers[0].in_scale, 1 / model.latent_inv_scale)
+
+
+# ----------------------------------------------------------------------------- the latent from its doc
+
+def doc_tables():
+    """docs/latent.md, 'The tables': the entries from their formulas, little-endian int32 bytes."""
+    ln = [math.floor(math.log(1 + i / 512) * 2 ** 30 + 0.5) for i in range(513)]
+    sin = [math.floor(math.sin(math.pi / 2 * i / 1024) * 2 ** 30 + 0.5) for i in range(1025)]
+    return math.floor(math.log(2) * 2 ** 30 + 0.5), ln, sin
+
+
+def doc_latent_pair(u1, u2, inv_scale, tables):
+    """docs/latent.md, 'The integer computation', steps 1-6, written from the page alone."""
+    ln2, LN, SIN = tables
+    v = 2 * u1 + 1
+    e = v.bit_length() - 1
+    frac = (v - (1 << e)) << (30 - e)
+    i, t = frac >> 21, frac & ((1 << 21) - 1)
+    a = LN[i]
+    ln_v = e * ln2 + a + ((((LN[i + 1] if t else a) - a) * t) >> 21)
+    A = 34 * ln2 - 2 * ln_v
+    r = math.isqrt(A << 10)
+
+    def sq(p):
+        j, f = p >> 5, p & 31
+        return SIN[j] + (((SIN[j + 1] - SIN[j]) * f) >> 5 if f else 0)
+
+    k = 2 * u2 + 1
+    quadrant, p = k >> 15, k & 32767
+    s, c = sq(p), sq(32768 - p)
+    cos, sin = [(c, s), (-s, c), (-c, -s), (s, -c)][quadrant]
+    out = []
+    for z in (r * cos, r * sin):
+        m = min((abs(z) * inv_scale + (1 << 49)) >> 50, 127)
+        out.append((-m if z < 0 else m) & 0xFF)
+    return out
+
+
+def test_latent_tables_match_the_doc():
+    import latent_tables
+
+    ln2, ln, sin = doc_tables()
+    assert ln2 == latent_tables.LN2_Q30 == 744261118
+    assert struct.pack("<513i", *ln) == latent_tables.LN_TABLE
+    assert struct.pack("<1025i", *sin) == latent_tables.SIN_TABLE
+    doc = open(os.path.join(REPO, "docs", "latent.md")).read()
+    for name, table in (("LN_TABLE", latent_tables.LN_TABLE), ("SIN_TABLE", latent_tables.SIN_TABLE)):
+        assert "`0x%08x`" % zlib.crc32(table) in doc, name
+
+
+def test_latent_module_equals_an_implementation_of_its_doc():
+    import random
+
+    tables = doc_tables()
+    rng = random.Random(15)
+    pairs = [(rng.randrange(65536), rng.randrange(65536)) for _ in range(200_000)]
+    pairs += [(u, rng.randrange(65536)) for u in range(65536)] + [(rng.randrange(65536), u) for u in range(65536)]
+    pairs += [(0, 0), (65535, 65535), (0, 65535), (65535, 0), (32768, 16384), (1, 49151)]
+    for n, (u1, u2) in enumerate(pairs):
+        inv_scale = (32, 1, 7, 100, 1687)[n % 5]
+        block = bytes([u1 & 0xFF, u1 >> 8, u2 & 0xFF, u2 >> 8])
+        assert list(latent.latent_from_bytes(block, inv_scale, 2)) == doc_latent_pair(u1, u2, inv_scale, tables), \
+            (u1, u2, inv_scale)
