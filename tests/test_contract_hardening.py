@@ -327,3 +327,27 @@ def test_latent_module_equals_an_implementation_of_its_doc():
         block = bytes([u1 & 0xFF, u1 >> 8, u2 & 0xFF, u2 >> 8])
         assert list(latent.latent_from_bytes(block, inv_scale, 2)) == doc_latent_pair(u1, u2, inv_scale, tables), \
             (u1, u2, inv_scale)
+
+
+def test_partial_sum_without_the_bias_must_fit_too(tmp_path, capsys):
+    """A final sum that fits int32 is not enough: the kernels add the terms to 0 or to the bias in any
+    order (the VNNI kernel and the fused last layer add the bias last), so the terms alone must fit.
+    Layer 1 channel 0: 16,580 input channels x 4 taps of weight 127 x input 255 = 2,147,741,400
+    > 2^31 - 1, while bias -1,000,000 brings the full sum back to 2,146,741,400."""
+    nz, wide = 2, 16580
+    rng = np.random.default_rng(3)
+    w0 = rng.integers(-3, 4, size=(nz, wide, 4, 4)).astype(np.int8)
+    first = tgw.Layer(kind=tgw.KIND_K4S1P0, act=tgw.ACT_REQUANT, cin=nz, cout=wide, in_h=1, in_w=1, out_h=4, out_w=4,
+                      in_zp=0, out_zp=-128, chunk_groups=5, chunk_phases=16, in_scale=1 / 32, out_scale=0.1,
+                      bias=np.zeros(wide, np.int64), mult=np.full(wide, 1 << 30), shift=np.zeros(wide, np.int64),
+                      packed=tgw.pack_weights(w0, tgw.KIND_K4S1P0, 5, 16))
+    w1 = np.zeros((wide, 3, 4, 4), np.int8)
+    w1[:, 0] = 127
+    th = np.tile(np.arange(255, dtype=np.int64), (3, 1))
+    last = tgw.Layer(kind=tgw.KIND_K4S2P1, act=tgw.ACT_THRESHOLD, cin=wide, cout=3, in_h=4, in_w=4, out_h=8, out_w=8,
+                     in_zp=-128, out_zp=0, chunk_groups=1, chunk_phases=1, in_scale=0.1, out_scale=0.0,
+                     bias=np.array([-1_000_000, 0, 0]), thresholds=th, packed=tgw.pack_weights(w1, tgw.KIND_K4S2P1, 1, 1))
+    data = tgw.write_tgw(tgw.TgwModel([first, last], nz, 32, 8, 8, 3, "wide"))
+    assert -1_000_000 + 255 * 127 * 4 * wide <= INT32_MAX < 255 * 127 * 4 * wide
+    assert_refused_everywhere(data, "layer 1 channel 0: accumulator can overflow int32 "
+                                    "(bias -1000000, weights x inputs 0..255)", tmp_path, capsys)
