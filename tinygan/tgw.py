@@ -443,8 +443,8 @@ def valid_taps(kind, in_h, in_w):
     return [t for t in range(4) if (t >> 1 == 0 or in_h >= 2) and (t & 1 == 0 or in_w >= 2)]
 
 
-def _channel_problems(f, i, bias, mult, shift, w):
-    """First bad (channel slot) of every chunk from the weights w [n_chunks, chunk_bytes] int8.
+def _channel_problems(f, i, bias, shift, w):
+    """Which channel slots of which chunks break a chunk rule, from the weights w [n_chunks, chunk_bytes].
 
     Returns (bad [n_chunks, slots] bool, message(chunk, slot)). Slot k of chunk c is channel
     (c // phase_blocks) * chunk_groups * 4 + k; channels >= cout are padding (weights must be 0).
@@ -505,7 +505,7 @@ def layer_weight_problem(layer, i):
     f = {name: getattr(layer, name) for name in ("kind", "cin", "cout", "in_h", "in_w", "chunk_groups", "chunk_phases")}
     f["n_chunks"] = layout_n_chunks(layer.kind, layer.cout, layer.chunk_groups, layer.chunk_phases)
     w = np.asarray(layer.packed, dtype=np.int8).reshape(f["n_chunks"], -1)
-    bad, message = _channel_problems(f, i, layer.bias, layer.mult, layer.shift, w)
+    bad, message = _channel_problems(f, i, layer.bias, layer.shift, w)
     hits = np.argwhere(bad)
     return message(*hits[0]) if hits.size else None
 
@@ -522,7 +522,7 @@ def _check_chunks(d, i, params, region, check_crc):
     pad = np.flatnonzero(np.any(region[:, d["chunk_bytes"]:], axis=1))
     if pad.size:
         problems.append((int(pad[0]), 1, lambda c=int(pad[0]): "layer %d chunk %d: padding not zero" % (i, c)))
-    bad, message = _channel_problems(d, i, params["bias"], params.get("mult"), params.get("shift"),
+    bad, message = _channel_problems(d, i, params["bias"], params.get("shift"),
                                      region[:, :d["chunk_bytes"]].view(np.int8))
     hits = np.argwhere(bad)
     if hits.size:

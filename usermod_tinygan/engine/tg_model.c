@@ -1,5 +1,7 @@
-/* Weight-file header reader and validator: the checks of docs/weight-format.md, in its order,
- * with the same verdicts as the Python reader (tinygan/tgw.py). Messages name what failed. */
+/* Weight-file header reader and validator: steps 1-4 of the checks of docs/weight-format.md, in
+ * its order, with the same verdicts as the Python reader (tinygan/tgw.py); step 5 (parameter
+ * blocks) is in tg_engine.c, step 6 (chunks) in tg_engine.c and tg_chunk.c. Messages name what
+ * failed. */
 #include <string.h>
 
 #include "tg_engine.h"
