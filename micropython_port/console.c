@@ -19,14 +19,15 @@ static volatile uint32_t rx_head, rx_tail; /* head - tail = characters queued */
 void console_poll(void)
 {
     int c;
-    while ((c = board_console_rx()) >= 0) {
+    /* Only while there is room: what does not fit stays in the UART (and, under an emulator, in
+     * its host-side buffer, which then holds the sender back), so a long paste loses nothing. */
+    while (rx_head - rx_tail < RX_BUF_SIZE && (c = board_console_rx()) >= 0) {
         if (c == mp_interrupt_char) {
             rx_head = rx_tail = 0; /* what was typed before Ctrl-C is dropped, as on other ports */
             mp_sched_keyboard_interrupt();
-        } else if (rx_head - rx_tail < RX_BUF_SIZE) {
+        } else {
             rx_buf[rx_head++ % RX_BUF_SIZE] = (uint8_t)c;
         }
-        /* else: the buffer is full and the character is lost; mpremote's raw paste never gets here */
     }
 }
 

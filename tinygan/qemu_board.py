@@ -8,6 +8,7 @@ verdict-K.wav). Writes to the card go to the image itself.
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -66,6 +67,7 @@ def run(args):
         raise CLIError("%s is not installed (apt-get install qemu-system-misc)" % QEMU)
     elf = firmware(args.firmware, log=lambda m: print(m, file=sys.stderr))
     run_dir = _run_dir(args.sd)
+    _exit_on_sigterm()
     try:
         if args.press is not None:
             return press(elf, run_dir, args.press, args.out, args.timeout)
@@ -78,6 +80,11 @@ def run(args):
         return 124
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _exit_on_sigterm():
+    """SIGTERM (kill, a test's terminate()) unwinds like Ctrl-C, so QEMU is ended with us."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def serve_pty(elf, run_dir, timeout=None):
@@ -190,10 +197,10 @@ def press(elf, run_dir, n, out_dir, timeout=None):
             console.type(b"\r")
         console.wait_for(PROMPT, n + 1, deadline)  # the last cat is done when the app asks again
     except CLIError as e:
-        console.close()
         print("tinygan emulate: %s" % e, file=sys.stderr)
         return 1
-    console.close()
+    finally:
+        console.close()
     for k in range(1, n + 1):
         ppm = os.path.join(run_dir, "cat-%d.ppm" % k)
         wav = os.path.join(run_dir, "verdict-%d.wav" % k)
