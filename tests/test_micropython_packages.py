@@ -15,13 +15,13 @@ import json
 import os
 import re
 import subprocess
-import sys
 import threading
 
 import pytest
 
-from tinygan import sdcard
-from test_micropython_port import make, needs_rv32, pytestmark, qemu_cmd, run_qemu
+from tinygan import qemu_board, sdcard
+from test_emulate_qemu import mpremote
+from test_micropython_port import make, needs_rv32, pytestmark, run_qemu
 
 pytestmark = [pytestmark, needs_rv32]
 
@@ -254,7 +254,8 @@ def qemu_on_pty(elf, sd_image, run_dir):
     """Boots the firmware with its UART on a pseudo-terminal, as a board on a USB serial port;
     yields the /dev/pts path for mpremote."""
     os.symlink(sd_image, run_dir / "sd.img")
-    proc = subprocess.Popen(qemu_cmd(elf, "pty"), cwd=str(run_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cmd = [qemu_board.QEMU] + qemu_board.QEMU_ARGS + ["-serial", "pty", "-kernel", elf]
+    proc = subprocess.Popen(cmd, cwd=str(run_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         line = proc.stdout.readline()  # QEMU says where the UART went before the firmware starts
         m = re.search(r"char device redirected to (/dev/pts/\d+)", line)
@@ -263,13 +264,6 @@ def qemu_on_pty(elf, sd_image, run_dir):
     finally:
         proc.kill()
         proc.wait()
-
-
-def mpremote(device, *args, timeout=180):
-    r = subprocess.run([sys.executable, "-m", "mpremote", "connect", device, *args], capture_output=True,
-                       text=True, timeout=timeout)
-    assert r.returncode == 0, "mpremote %s failed:\n%s" % (" ".join(args), r.stdout + r.stderr)
-    return r.stdout
 
 
 def test_mpremote_mip_install_into_sd_lib(qemu_build, tmp_path):

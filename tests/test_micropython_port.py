@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 import tinygan
-from tinygan import rv32, sdcard, tgw
+from tinygan import qemu_board, rv32, sdcard, tgw
 from tinygan.device import latent
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -219,13 +219,6 @@ def sd_image(tmp_path_factory):
     return sdcard.build_image(str(card), str(work / "sd.img"), log=lambda *a: None)
 
 
-def qemu_cmd(elf, serial="stdio"):
-    """QEMU running the firmware, its UART on serial (stdio, or pty for mpremote)."""
-    return [rv32.QEMU, "-machine", "virt", "-cpu", "rv32", "-m", "64M", "-bios", "none", "-nographic",
-            "-monitor", "null", "-semihosting-config", "enable=on,target=native", "-serial", serial,
-            "-kernel", elf]
-
-
 def run_qemu(elf, sd_image, code, tmp_path, timeout=500):
     """Boots the firmware with sd_image as its card and runs code in the raw REPL (the protocol
     mpremote uses), then machine.reset() as a second raw-REPL command, which ends QEMU
@@ -233,7 +226,8 @@ def run_qemu(elf, sd_image, code, tmp_path, timeout=500):
     stdout."""
     os.symlink(sd_image, tmp_path / "sd.img")
     commands = code.strip() + "\n\x04import machine\nmachine.reset()\n\x04"
-    r = subprocess.run(qemu_cmd(elf), input=b"\r\x01" + commands.encode(), capture_output=True, timeout=timeout,
+    cmd = [qemu_board.QEMU] + qemu_board.QEMU_ARGS + ["-serial", "stdio", "-kernel", elf]
+    r = subprocess.run(cmd, input=b"\r\x01" + commands.encode(), capture_output=True, timeout=timeout,
                        cwd=str(tmp_path))
     out = r.stdout.decode(errors="replace")
     assert "raw REPL; CTRL-B to exit" in out, out[-3000:]
