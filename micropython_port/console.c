@@ -119,3 +119,12 @@ void mp_hal_delay_ms(mp_uint_t ms)
         board_wait_us(left > 1000u ? 1000u : (uint32_t)left);
     } while (1);
 }
+
+/* MICROPY_INTERNAL_WFE (mpconfigport.h): select.poll / asyncio waiting for an event or a timeout.
+ * The caller has just polled the console and loops on its own deadline, so 1 ms at most. */
+void console_wait_event(int32_t timeout_ms)
+{
+    if (timeout_ms != 0) { /* -1: no deadline; else at least 1 ms is left */
+        board_wait_us(1000u);
+    }
+}

@@ -9,9 +9,17 @@
 
 #define MICROPY_CONFIG_ROM_LEVEL            (MICROPY_CONFIG_ROM_LEVEL_EXTRA_FEATURES)
 
-/* Native code emitters for RV32 (@micropython.native / viper / inline asm). */
+/* Native code emitters for RV32 (@micropython.native / viper / inline asm). Zba/Zcmp stay off:
+ * the emitted code must run on every rv32imc core (QEMU's and the chip's). */
 #define MICROPY_EMIT_RV32                   (1)
 #define MICROPY_EMIT_INLINE_RV32            (1)
+
+/* .mpy files (imports and `mpremote mip install`, which copies .mpy by default): bytecode, and
+ * native code for rv32imc (what the pinned tree's `mpy-cross -march=rv32imc` writes; a file that
+ * asks for Zba or Zcmp through -march-flags is refused, see above). Loaded native code goes to the
+ * GC heap, from where the core executes it, as it does the native emitter's output. */
+#define MICROPY_PERSISTENT_CODE_LOAD        (1)
+#define MICROPY_PERSISTENT_CODE_LOAD_NATIVE (1)
 
 #define MICROPY_ENABLE_GC                   (1)
 #define MICROPY_ENABLE_EMERGENCY_EXCEPTION_BUF (1)
@@ -20,7 +28,11 @@
 #define MICROPY_HW_FPU                      (1)
 #define MICROPY_READER_VFS                  (1)
 #define MICROPY_PY_SYS_PLATFORM             "tinygan"
-#define MICROPY_PY_ASYNCIO                  (0)
+/* asyncio: the C part (_asyncio: task queue, Task) here, the Python part frozen from the pinned
+ * tree's extmod/asyncio (manifest.py); its scheduler waits in select.poll (console.c's
+ * mp_hal_stdio_poll for sys.stdin), idling through MICROPY_INTERNAL_WFE below. */
+#define MICROPY_PY_ASYNCIO                  (1)
+#define MICROPY_PY_SELECT                   (1)
 #define MICROPY_PY_MACHINE                  (1)
 #define MICROPY_PY_MACHINE_RESET            (1)
 #define MICROPY_PY_MACHINE_INCLUDEFILE      MICROPY_BOARD_MACHINE_INCLUDEFILE
@@ -40,6 +52,12 @@ void console_poll(void);
 }
 #define MICROPY_VM_HOOK_LOOP                MICROPY_VM_HOOK_POLL
 #define MICROPY_VM_HOOK_RETURN              MICROPY_VM_HOOK_POLL
+
+/* What select.poll and asyncio's scheduler do while nothing is ready, after mp_event_handle_nowait
+ * (which polls the console): the board sleeps for at most 1 ms or TIMEOUT_MS (-1: no limit), so
+ * Ctrl-C and input are seen as promptly as in time.sleep() and an idle loop does not spin. */
+void console_wait_event(int32_t timeout_ms);
+#define MICROPY_INTERNAL_WFE(TIMEOUT_MS)    console_wait_event(TIMEOUT_MS)
 
 /* The SD card: FatFs through os.VfsFat, long file names (the phrase bank uses them). */
 #define MICROPY_VFS                         (1)

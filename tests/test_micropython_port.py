@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 import tinygan
-from tinygan import rv32, sdcard, tgw
+from tinygan import qemu_board, rv32, sdcard, tgw
 from tinygan.device import latent
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -221,21 +221,21 @@ def sd_image(tmp_path_factory):
 
 def run_qemu(elf, sd_image, code, tmp_path, timeout=500):
     """Boots the firmware with sd_image as its card and runs code in the raw REPL (the protocol
-    mpremote uses); machine.reset() ends QEMU (semihosting exit). Returns the code's stdout."""
+    mpremote uses), then machine.reset() as a second raw-REPL command, which ends QEMU
+    (semihosting exit) after the code's exception, if any, has been reported. Returns the code's
+    stdout."""
     os.symlink(sd_image, tmp_path / "sd.img")
-    wrapped = "import machine\ntry:\n" + "".join("    " + line + "\n" for line in code.strip().splitlines()) + \
-        "finally:\n    machine.reset()\n"
-    cmd = [rv32.QEMU, "-machine", "virt", "-cpu", "rv32", "-m", "64M", "-bios", "none", "-nographic",
-           "-monitor", "null", "-semihosting-config", "enable=on,target=native", "-serial", "stdio",
-           "-kernel", elf]
-    r = subprocess.run(cmd, input=b"\r\x01" + wrapped.encode() + b"\x04", capture_output=True, timeout=timeout,
+    commands = code.strip() + "\n\x04import machine\nmachine.reset()\n\x04"
+    cmd = [qemu_board.QEMU] + qemu_board.QEMU_ARGS + ["-serial", "stdio", "-kernel", elf]
+    r = subprocess.run(cmd, input=b"\r\x01" + commands.encode(), capture_output=True, timeout=timeout,
                        cwd=str(tmp_path))
     out = r.stdout.decode(errors="replace")
     assert "raw REPL; CTRL-B to exit" in out, out[-3000:]
     body = out.split("raw REPL; CTRL-B to exit", 1)[1]
     assert body.startswith("\r\n>OK"), body[:3000]
-    stdout, _, stderr = body[len("\r\n>OK"):].partition("\x04")
-    assert not stderr.strip("\x04>\r\n"), "firmware raised:\n" + stderr
+    stdout, _, rest = body[len("\r\n>OK"):].partition("\x04")
+    stderr = rest.partition("\x04")[0]
+    assert not stderr.strip(), "firmware raised:\n" + stderr
     assert r.returncode == 0, out[-3000:]
     return stdout
 
