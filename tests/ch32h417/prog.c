@@ -41,6 +41,7 @@
 
 extern void v5f_entry(void);
 volatile uint32_t boots;     /* in RAM: survives the PFIC reset (RAM is not cleared by it) */
+volatile uint32_t v5f_alive; /* in RAM: written first thing, so a wrong RAM base faults at once */
 
 __attribute__((section(".text.v3f"))) void v3f_main(void)
 {
@@ -82,6 +83,7 @@ static void puthex(uint32_t v)
 
 void v5f_main(void)
 {
+    v5f_alive = 1;
 #ifndef SKIP_USART_CLOCK
     RCC_HB2PCENR |= (1u << 14);                   /* USART1EN */
 #endif

@@ -3,6 +3,8 @@
     .section .v3f_start, "ax"
     .globl _start
 _start:
+    li t0, 0x123703E1         /* a WCH CSR write, as the vendor V3F startup does (0xBC0) */
+    csrw 0xbc0, t0
     la sp, __v3f_stack_top
     call v3f_main
 1:  j 1b
