@@ -34,7 +34,10 @@
 #define PFIC_CFGR    REG(0xE000E048)
 #define PFIC_WAKEIP1 REG(0xE000E724)
 #define PFIC_SCTLR   REG(0xE000ED10)
+#define STK0_CTLR    REG(0xE000F000)
 #define STK_ISR      REG(0xE000F004)
+#define STK0_CNT     REG(0xE000F008)
+#define STK0_CMP     REG(0xE000F010)
 #define STK1_CTLR    REG(0xE000F080)
 #define STK1_CNT     REG(0xE000F088)
 #define STK1_CMP     REG(0xE000F090)
@@ -76,6 +79,19 @@ static void puts_(const char *s)
     while (*s) put(*s++);
 }
 
+/* Time-outs count SysTick0 (free-running at HCLK = 100 MHz), not loop iterations. */
+static void clock_start(void)
+{
+    STK0_CMP = 0xFFFFFFFFu;
+    STK0_CNT = 0;
+    STK0_CTLR = (1u << 2) | 1u;
+}
+
+static uint32_t clock_us(void)
+{
+    return STK0_CNT / 100u;
+}
+
 static void puthex(uint32_t v)
 {
     for (int i = 28; i >= 0; i -= 4) put("0123456789abcdef"[(v >> i) & 0xF]);
@@ -105,10 +121,11 @@ void v5f_main(void)
 #ifndef RNG_NO_EN
     RNG_CR |= 0x4u;                               /* RNG_CR_RNGEN */
 #endif
+    clock_start();
     for (int w = 0; w < 4; w++) {
-        int tries = 100000;
-        while (!(RNG_SR & 1u) && --tries) { }
-        if (!tries) { puts_("rng: no data\n"); for (;;) { } }
+        uint32_t t0 = clock_us();
+        while (!(RNG_SR & 1u) && clock_us() - t0 < 200u) { }
+        if (!(RNG_SR & 1u)) { puts_("rng: no data\n"); for (;;) { } }
         puthex(RNG_DR);
         put(' ');
     }
@@ -121,9 +138,9 @@ void v5f_main(void)
     STK1_CTLR = 1u << 2;
     STK1_CTLR |= 1u;
 #endif
-    int tries = 2000000;
-    while (!(STK_ISR & (1u << 1)) && --tries) { }
-    puts_(tries ? "tick\n" : "no tick\n");
+    clock_start();
+    while (!(STK_ISR & (1u << 1)) && clock_us() < 2000u) { }
+    puts_(STK_ISR & (1u << 1) ? "tick\n" : "no tick\n");
 #elif defined(TEST_ECHO)
     puts_("echo\n");
     for (;;) {

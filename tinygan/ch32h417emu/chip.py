@@ -127,8 +127,8 @@ class Chip:
         model = self._model_at.get(base)
         if model is None:
             self._bus_fault(core, addr, name)
-            return 0
-        return model.bus_read(addr - base, size, core)
+            return 0, False
+        return model.bus_read(addr - base, size, core), model.pollable(addr - base)
 
     def mmio_write(self, core, addr, size, value):
         base, name = self._block(addr)

@@ -14,6 +14,13 @@ CPU emulator does not do the way the QingKe does is handled here:
   `1: addi t0, t0, 1; j 1b` (t0 saved first), so the rest of the slice is spent there and the
   iterations tell exactly how many instructions the slice really retired.  The core then sleeps
   until an interrupt it enabled is pending (or, with SCTLR.WFITOWFE, an event arrives).
+- Polling: peripheral registers change only between slices (the models tick there, and the other
+  core runs in its own slice), so once a core has read the same value from the same register
+  POLL_LIMIT times in a slice with no MMIO write in between, it would read it for the rest of the
+  slice.  The chip then stalls the core: its PC goes to the same private loop from inside the
+  MMIO read (the load does not complete) and the next slice restarts at that load.  The stalled
+  instructions still count as retired (the silicon would be executing the polling loop), so the
+  counts and timing are those of polling, only cheaper to emulate.
 - Exceptions (illegal instruction, ecall, breakpoint, misaligned access) and interrupts enter the
   guest's trap handler the way the privileged spec says (mepc, mcause, mtval, mstatus.MPIE/MIE/MPP,
   M-mode), vectored as WCH's mtvec modes do: mode 3 = table of handler addresses (the vendor
@@ -31,6 +38,7 @@ from unicorn import riscv_const as rc
 SLEEP_PAGE = 0xFFFFF000
 SLEEP_CODE = (0x00128293).to_bytes(4, "little") + (0xFFDFF06F).to_bytes(4, "little")
 WFI = 0x10500073
+POLL_LIMIT = 8                  # identical reads of one register in a slice before the core is stalled
 UNTIL = 0xFFFFFFFE              # an address no instruction starts at: slices end on count
 
 COUNTER_CSRS = set(range(0xB00, 0xB20)) | set(range(0xB80, 0xBA0)) | set(range(0xC00, 0xC20)) \
@@ -73,6 +81,8 @@ class Core:
         self.wait_event = False
         self.csr = {}
         self.parked_at = None            # pc of the wfi while parked in the sleep page
+        self.stalled_at = None           # pc of the polling load while stalled there
+        self.polls = {}
         self.saved_t0 = 0
         for r in X_REGS[1:]:
             self.uc.reg_write(r, 0)
@@ -94,6 +104,7 @@ class Core:
     def run(self, count):
         """Run up to count instructions; returns how many the core retired."""
         self.slice_base = self.retired
+        self.polls = {}
         try:
             self.uc.emu_start(self.pc, UNTIL, count=count)
         except UcError as e:
@@ -101,7 +112,10 @@ class Core:
                 self.chip.set_fault(self, self.uc.reg_read(rc.UC_RISCV_REG_PC), None, str(e))
         pc = self.uc.reg_read(rc.UC_RISCV_REG_PC)
         done = count
-        if self.parked_at is not None:
+        if self.stalled_at is not None:
+            self.uc.reg_write(rc.UC_RISCV_REG_T0, self.saved_t0)
+            pc, self.stalled_at = self.stalled_at, None
+        elif self.parked_at is not None:
             spins = self.uc.reg_read(rc.UC_RISCV_REG_T0)
             done = max(0, count - 2 * spins - (1 if pc == SLEEP_PAGE + 4 else 0))
             self.uc.reg_write(rc.UC_RISCV_REG_T0, self.saved_t0)
@@ -123,6 +137,12 @@ class Core:
         self.wait_event = self.chip.pfic.wfi_waits_for_event(self.hart)
         self.saved_t0 = self.uc.reg_read(rc.UC_RISCV_REG_T0)
         self.uc.reg_write(rc.UC_RISCV_REG_T0, 0)
+        self.uc.reg_write(rc.UC_RISCV_REG_PC, SLEEP_PAGE)
+
+    def stall(self, pc):
+        """A polling load at pc: spend the rest of the slice in the sleep page, redo the load next slice."""
+        self.stalled_at = pc
+        self.saved_t0 = self.uc.reg_read(rc.UC_RISCV_REG_T0)
         self.uc.reg_write(rc.UC_RISCV_REG_PC, SLEEP_PAGE)
 
     # -- traps and interrupts --------------------------------------------------------------------------
@@ -215,7 +235,16 @@ class Core:
         return False
 
     def _mmio_read(self, uc, offset, size, page):
-        return self.chip.mmio_read(self, page + offset, size)
+        addr = page + offset
+        value, pollable = self.chip.mmio_read(self, addr, size)
+        if pollable and self.stalled_at is None:
+            seen = self.polls.get(addr)
+            n = seen[1] + 1 if seen and seen[0] == value else 1
+            self.polls[addr] = (value, n)
+            if n >= POLL_LIMIT:
+                self.stall(uc.reg_read(rc.UC_RISCV_REG_PC))
+        return value
 
     def _mmio_write(self, uc, offset, size, value, page):
+        self.polls.clear()
         self.chip.mmio_write(self, page + offset, size, value)

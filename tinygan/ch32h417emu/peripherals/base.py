@@ -4,6 +4,7 @@ A model subclasses Peripheral and sets:
 - NAME, SOURCE (the vendor SDK file(s) and registers its behaviour comes from),
 - REGS: Reg(offset, name, reset, access, mask), access one of "rw", "ro", "wo", "w0c"
   (write 0 to clear: a bit written 1 keeps its value, as for the SysTick and USART flags),
+  pollable=False for a register whose read changes state (the chip's poll detection skips it),
 - CLOCK: (RCC register name, bit) of its RCC clock enable, or None when it is always clocked.
 Side effects are methods named after the register: read_<name>(core) returns the value read,
 write_<name>(value, core) takes the full 32-bit value after sub-word merging.  A register without
@@ -24,6 +25,7 @@ class Reg:
     access: str = "rw"
     mask: int = 0xFFFFFFFF
     doc: str = ""
+    pollable: bool = True     # False when a read changes state (FIFO pop, semaphore take)
 
 
 def word_array(name, offset, count, stride=4, **kw):
@@ -66,6 +68,10 @@ class Peripheral:
         raise KeyError(f"{self.name} has no register {name}")
 
     # -- bus access ----------------------------------------------------------------------------
+    def pollable(self, offset):
+        reg = self.regs.get(offset & ~3)
+        return reg is not None and reg.pollable
+
     def bus_read(self, offset, size, core):
         word = offset & ~3
         shift = (offset & 3) * 8

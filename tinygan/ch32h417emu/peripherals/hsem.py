@@ -24,7 +24,7 @@ class HSEM(Peripheral):
     NAME = "HSEM"
     SOURCE = "core_riscv.h HSEM_Type; ch32h417_hsem.c HSEM_Take/FastTake/ReleaseOneSem/ITConfig"
     IRQ = 28
-    REGS = (word_array("RX", 0x000, 32) + word_array("RLRX", 0x100, 32, access="ro")
+    REGS = (word_array("RX", 0x000, 32) + word_array("RLRX", 0x100, 32, access="ro", pollable=False)
             + (Reg(0x200, "LSE", access="ro"), Reg(0x208, "CLR", access="wo"), Reg(0x20C, "KEY", 0x5AA50000),
                Reg(0x300, "IER"), Reg(0x308, "ISR"), Reg(0x310, "ISM", access="ro"),
                Reg(0x318, "LSM", access="ro")))

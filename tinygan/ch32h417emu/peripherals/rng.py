@@ -24,7 +24,7 @@ class RNG(Peripheral):
     CLOCK = ("HBPCENR", 9)
     IRQ = 146
     REGS = (Reg(0x00, "CR", 0, mask=CR_RNGEN | CR_IE), Reg(0x04, "SR", 0, access="w0c", mask=0x60),
-            Reg(0x08, "DR", 0, access="ro"))
+            Reg(0x08, "DR", 0, access="ro", pollable=False))
 
     def reset(self):
         super().reset()

@@ -44,7 +44,7 @@ class USART(Peripheral):
     SOURCE = "ch32h417.h USART_TypeDef + USART_STATR/CTLR1 bits; ch32h417_usart.c USART_Init; debug.c pins"
     REGS = (
         Reg(0x00, "STATR", STATR_TXE | STATR_TC, access="w0c", mask=STATR_RXNE | STATR_TC | 0x3F0),
-        Reg(0x04, "DATAR", 0, mask=0x1FF),
+        Reg(0x04, "DATAR", 0, mask=0x1FF, pollable=False),
         Reg(0x08, "BRR", 0, mask=0xFFFF),
         Reg(0x0C, "CTLR1", 0, mask=0xFFFF),
         Reg(0x10, "CTLR2", 0, mask=0xFFFF),
