@@ -305,3 +305,39 @@ def test_cli_pty_prints_serial_first_and_bridges(bdir, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# -- the MicroPython firmware on the emulated chip -------------------------------------------------------------
+REPO = os.path.dirname(HERE)
+
+
+def _micropython_present():
+    top = os.environ.get("MICROPY_TOP") or os.path.join(REPO, "micropython_port", "micropython")
+    return os.path.exists(os.path.join(top, "py", "mpconfig.h"))
+
+
+@pytest.mark.skipif(not _micropython_present(), reason="MicroPython source absent (MICROPY_TOP unset, submodule empty)")
+@needs_gcc
+def test_firmware_boots_to_banner_and_mpremote_exec_prints_2():
+    subprocess.run(["make", "-C", os.path.join(REPO, "micropython_port"), "ch32h417", "-j2"], check=True,
+                   stdout=subprocess.DEVNULL)
+    fw = os.path.join(REPO, "micropython_port", "build", "ch32h417", "firmware.bin")
+    with open(fw, "rb") as f:
+        image = f.read()
+    host = BufferHost()
+    chip = Chip(image, host=host)
+    chip.run(until=lambda: b">>> " in host.out, wall_seconds=60)
+    assert b"MicroPython" in host.out and chip.cores[1].start_pc % 1024 == 0
+    proc = subprocess.Popen([sys.executable, "-m", "tinygan.ch32h417emu", "--firmware", fw, "--serial", "pty",
+                             "--timeout", "120"], stdout=subprocess.PIPE, cwd=REPO)
+    try:
+        port = proc.stdout.readline().decode().split()[1]
+        r = subprocess.run([sys.executable, "-m", "mpremote", "connect", port, "exec", "print(1+1)"],
+                           capture_output=True, timeout=90)
+        assert r.stdout.strip().splitlines()[-1] == b"2"
+        r = subprocess.run([sys.executable, "-m", "mpremote", "connect", port, "exec",
+                            "import os; print(len(os.urandom(16)))"], capture_output=True, timeout=90)
+        assert r.stdout.strip().splitlines()[-1] == b"16"
+    finally:
+        proc.terminate()
+        proc.wait(10)

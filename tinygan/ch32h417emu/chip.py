@@ -13,7 +13,7 @@ import time
 
 from . import memmap
 from .core import Core, is_emulated_csr_insn, WFI
-from .peripherals import make_peripherals
+from .peripherals import Peripheral, make_peripherals
 
 ERASED_WORD = bytes.fromhex("39e339e3")       # erased flash reads 0xE339E339 (ArduinoCore-CH32H4, claim)
 
@@ -47,6 +47,13 @@ class Chip:
         self.pfic = self.by_name["PFIC"]
         self._blocks = sorted((base, base + size, name) for name, (base, size) in memmap.PERIPHERAL_BLOCKS.items())
         self._model_at = {p.base: p for p in self.peripherals}
+        self._blocks_by_page = {}
+        for blk in self._blocks:
+            for page in range(blk[0] & ~0xFFF, blk[1], 0x1000):
+                self._blocks_by_page.setdefault(page, []).append(blk)
+        # only the models that do something between slices or can raise an interrupt are polled there
+        self._tickers = [p for p in self.peripherals if type(p).tick is not Peripheral.tick]
+        self._irq_sources = [p for p in self.peripherals if p.IRQ is not None or type(p).irq_lines is not Peripheral.irq_lines]
         self.cores = [Core(self, 0, "V3F"), Core(self, 1, "V5F")]
         special = self._special_instructions()
         for c in self.cores:
@@ -117,7 +124,7 @@ class Chip:
 
     # -- bus ---------------------------------------------------------------------------------------------
     def _block(self, addr):
-        for base, end, name in self._blocks:
+        for base, end, name in self._blocks_by_page.get(addr & ~0xFFF, ()):
             if base <= addr < end:
                 return base, name
         return None, None
@@ -146,7 +153,7 @@ class Chip:
     # -- interrupts ---------------------------------------------------------------------------------------
     def irq_lines(self, hart):
         lines = set()
-        for p in self.peripherals:
+        for p in self._irq_sources:
             if p.name == "SYSTICK":
                 lines.update(n for n in p.irq_lines() if n == 12 + hart)
             elif p.name == "HSEM":
@@ -157,7 +164,7 @@ class Chip:
 
     def _deliver_interrupts(self):
         for c in self.cores:
-            if c.state == "off":
+            if c.state == "off" or not (self.pfic.enabled[c.hart] or self.pfic.soft_pending[c.hart]):
                 continue
             ready = self.pfic.deliverable(c.hart)
             if not ready:
@@ -185,7 +192,7 @@ class Chip:
         dt = self.quantum_s if ran else self._idle_jump()
         self.now += dt
         hclk_ticks = dt * self.hclk
-        for p in self.peripherals:
+        for p in self._tickers:
             p.tick(self.now, hclk_ticks)
         self._deliver_interrupts()
 

@@ -26,9 +26,12 @@ class RNG(Peripheral):
     REGS = (Reg(0x00, "CR", 0, mask=CR_RNGEN | CR_IE), Reg(0x04, "SR", 0, access="w0c", mask=0x60),
             Reg(0x08, "DR", 0, access="ro", pollable=False))
 
+    def __init__(self, chip, base):
+        self.words_read = 0           # over the whole run, across chip resets
+        super().__init__(chip, base)
+
     def reset(self):
         super().reset()
-        self.words_read = 0
         self.word = 0
 
     def tick(self, now, hclk_ticks):

@@ -1,0 +1,54 @@
+"""CH32H417 emulator benchmark: boot time to the MicroPython banner and emulation speed.
+
+    python3 bench/ch32h417_emu.py [--firmware micropython_port/build/ch32h417/firmware.bin]
+
+Boots the merged flash image on the emulated chip (tinygan/ch32h417emu) with the console on a
+byte buffer, then types two statements at the REPL: an idle one (the REPL waiting for input, the
+V5F polling USART1) and a compute loop.  Prints emulated and wall seconds, retired instructions per
+core and host instructions per second for each phase.  "Retired" counts the instructions of
+polling loops the emulator stalls (docs/ch32h417-emulator.md), so host MIPS while polling is not the
+CPU emulator's raw speed; the compute row is.
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tinygan.ch32h417emu import Chip  # noqa: E402
+from tinygan.ch32h417emu.hostserial import BufferHost  # noqa: E402
+
+
+def phase(chip, host, until, wall_limit=300):
+    r0 = [c.retired for c in chip.cores]
+    e0, w0 = chip.now, time.monotonic()
+    chip.run(until=until, wall_seconds=wall_limit)
+    wall = time.monotonic() - w0
+    dr = [c.retired - r for c, r in zip(chip.cores, r0)]
+    return chip.now - e0, wall, dr
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--firmware", default="micropython_port/build/ch32h417/firmware.bin")
+    args = ap.parse_args()
+    host = BufferHost()
+    chip = Chip(open(args.firmware, "rb").read(), host=host)
+    rows = [("boot to banner",) + phase(chip, host, lambda: b">>> " in host.out)]
+    mark = len(host.out)
+    host.feed(b"import time; time.sleep_ms(100)\r")
+    rows.append(("REPL sleep_ms(100)",) + phase(chip, host, lambda: b">>> " in host.out[mark:]))
+    mark = len(host.out)
+    host.feed(b"exec('for i in range(100000): pass')\r")
+    rows.append(("100k-iteration loop",) + phase(chip, host, lambda: b">>> " in host.out[mark:]))
+    print(f"{'phase':<22}{'emulated s':>12}{'wall s':>9}{'V3F instr':>12}{'V5F instr':>13}{'host MIPS':>11}")
+    for name, emu, wall, (r3, r5) in rows:
+        print(f"{name:<22}{emu:>12.6f}{wall:>9.3f}{r3:>12}{r5:>13}{(r3 + r5) / wall / 1e6:>11.1f}")
+    boot = rows[0]
+    print(f"ch32h417 emulator: banner after {boot[1] * 1e3:.3f} ms emulated, {boot[2]:.3f} s wall; "
+          f"compute {sum(rows[2][3]) / rows[2][2] / 1e6:.0f} M instructions/s")
+
+
+if __name__ == "__main__":
+    main()
