@@ -286,6 +286,23 @@ def test_cli_refuses_press_and_out(capsys):
 
 
 @needs_gcc
+def test_elf_scan_hooks_code_where_it_runs_and_unhooked_wfi_still_sleeps(bdir, tmp_path):
+    image = build(bdir)
+    elf = os.path.join(bdir, f"p{list(_built).index(((), 0x10000, 0x20100000))}.elf")
+    host = BufferHost()
+    chip = Chip(image, host=host, elf=elf)
+    chip.run(seconds=0.003)
+    assert bytes(host.out) == b"hello from the V5F\n" and chip.cores[0].csr_last[0xBC0] == 0x123703E1
+    # a wfi in RAM (not in any scan): the core still goes to sleep, the slice is flagged inexact
+    from tinygan.ch32h417emu.core import WFI
+    chip = Chip(b"\x6f\x00\x00\x00")
+    chip.cores[0].uc.mem_write(0x20100000, WFI.to_bytes(4, "little") + b"\x6f\x00\x00\x00")
+    chip.cores[0].pc = 0x20100000
+    chip.run(seconds=0.0001)
+    assert chip.cores[0].state == "sleep" and chip.cores[0].inexact_slices == 1
+
+
+@needs_gcc
 def test_cli_pty_prints_serial_first_and_bridges(bdir, tmp_path):
     img = tmp_path / "p.bin"
     img.write_bytes(build(bdir))
@@ -322,6 +339,7 @@ def test_firmware_boots_to_banner_and_mpremote_exec_prints_2():
     subprocess.run(["make", "-C", os.path.join(REPO, "micropython_port"), "ch32h417", "-j2"], check=True,
                    stdout=subprocess.DEVNULL)
     fw = os.path.join(REPO, "micropython_port", "build", "ch32h417", "firmware.bin")
+    assert os.path.exists(fw), "make -C micropython_port ch32h417 made no merged firmware.bin"
     with open(fw, "rb") as f:
         image = f.read()
     host = BufferHost()

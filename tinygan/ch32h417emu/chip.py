@@ -11,8 +11,13 @@ import ctypes
 import select
 import time
 
-from . import memmap
+from . import codescan, memmap
 from .core import Core, is_emulated_csr_insn, WFI
+
+
+def is_special(ins):
+    """An instruction the cores hook: wfi, or a CSR instruction they emulate."""
+    return ins == WFI or is_emulated_csr_insn(ins)
 from .peripherals import Peripheral, make_peripherals
 
 ERASED_WORD = bytes.fromhex("39e339e3")       # erased flash reads 0xE339E339 (ArduinoCore-CH32H4, claim)
@@ -28,7 +33,7 @@ class EmulationFault(Exception):
 
 
 class Chip:
-    def __init__(self, image, console="USART1", host=None, quantum_s=25e-6):
+    def __init__(self, image, console="USART1", host=None, quantum_s=25e-6, elf=None):
         if len(image) > memmap.FLASH.size:
             raise ValueError(f"flash image is {len(image)} bytes; the chip has {memmap.FLASH.size}")
         self.buffers = {r.name: ctypes.create_string_buffer(r.size) for r in memmap.MEMORY if not r.alias_of}
@@ -55,7 +60,7 @@ class Chip:
         self._tickers = [p for p in self.peripherals if type(p).tick is not Peripheral.tick]
         self._irq_sources = [p for p in self.peripherals if p.IRQ is not None or type(p).irq_lines is not Peripheral.irq_lines]
         self.cores = [Core(self, 0, "V3F"), Core(self, 1, "V5F")]
-        special = self._special_instructions()
+        special = codescan.scan_elf(elf, is_special) if elf else codescan.scan_image(self.image, is_special)
         for c in self.cores:
             c.hook_special(special)
         self.console = self.by_name[console]
@@ -73,19 +78,6 @@ class Chip:
         for base, size in memmap.PERIPHERAL_BLOCKS.values():
             pages.update(range(base & ~0xFFF, base + size, 0x1000))
         return sorted(pages)
-
-    def _special_instructions(self):
-        """Addresses (both flash windows) of wfi and of CSR instructions the cores emulate."""
-        img = self.image
-        found = []
-        for off in range(0, len(img) - 3, 2):
-            lo = img[off]
-            if lo & 0x7F != 0x73:
-                continue
-            ins = int.from_bytes(img[off:off + 4], "little")
-            if ins == WFI or is_emulated_csr_insn(ins):
-                found.append(off)
-        return [memmap.FLASH_ALIAS.base + o for o in found] + [memmap.FLASH.base + o for o in found]
 
     def peripheral(self, name):
         return self.by_name.get(name)

@@ -61,7 +61,10 @@ def run(opts):
     else:
         print(f"error: unknown serial '{serial}' (stdio or pty)", file=sys.stderr)
         return 2
-    chip = Chip(image, console=get("console", "USART1") or "USART1", host=host)
+    fw = get("firmware") or DEFAULT_FIRMWARE
+    elf = os.path.splitext(fw)[0] + ".elf"         # beside the .bin: lets the code scan use sections
+    chip = Chip(image, console=get("console", "USART1") or "USART1", host=host,
+                elf=elf if os.path.exists(elf) else None)
     t0 = time.monotonic()
     status = 0
     try:

@@ -71,6 +71,8 @@ class Core:
         uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
         uc.hook_add(UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT, self._on_protected)
         self.retired = 0
+        self.inexact_slices = 0          # slices whose count is an upper bound (see run())
+        self.hooked = set()
         self.csr_writes = Counter()      # csr -> number of writes
         self.csr_last = {}               # csr -> last value written
         self.reset()
@@ -90,6 +92,7 @@ class Core:
             self.uc.reg_write(getattr(rc, "UC_RISCV_REG_" + r), 0)
         self.uc.reg_write(rc.UC_RISCV_REG_PRIV, 3)
         self.pc = 0
+        self.start_pc = None
 
     def start(self, pc):
         self.state = "run"
@@ -98,7 +101,9 @@ class Core:
 
     def hook_special(self, addresses):
         for a in addresses:
-            self.uc.hook_add(UC_HOOK_CODE, self._on_special, begin=a, end=a)
+            if a not in self.hooked:
+                self.hooked.add(a)
+                self.uc.hook_add(UC_HOOK_CODE, self._on_special, begin=a, end=a)
 
     # -- running ---------------------------------------------------------------------------------
     def run(self, count):
@@ -122,9 +127,22 @@ class Core:
             pc = self.parked_at + 4
             self.parked_at = None
             self.state = "sleep"
+        elif self.chip.fault is None and self._after_unhooked_wfi(pc):
+            # unicorn halts on a wfi nobody hooked (code outside the scanned image) and returns
+            # early: the slice's count is unknown (counted whole, flagged); hook it from now on.
+            self.inexact_slices += 1
+            self.hook_special([pc - 4])
+            self.wait_event = self.chip.pfic.wfi_waits_for_event(self.hart)
+            self.state = "sleep"
         self.pc = pc
         self.retired += done
         return done
+
+    def _after_unhooked_wfi(self, pc):
+        try:
+            return int.from_bytes(self.uc.mem_read(pc - 4, 4), "little") == WFI and (pc - 4) not in self.hooked
+        except UcError:
+            return False
 
     def wake(self):
         if self.state == "sleep":
