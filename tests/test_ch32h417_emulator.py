@@ -163,6 +163,25 @@ def test_systick_counts_hclk_and_a_timer_never_started_never_fires(bdir):
 
 
 @needs_gcc
+def test_systick_interrupt_through_a_mode3_vector_table_wakes_wfi(bdir):
+    host = BufferHost()
+    chip = Chip(build(bdir, "TEST_IRQ"), host=host)
+    chip.run(until=lambda: b"\n" in host.out, seconds=0.05)
+    assert bytes(host.out) == b"irq 5\n"
+    assert 0.005 <= chip.now < 0.0065          # five 1 ms periods of SysTick1 after the boot
+    chip, out = boot(build(bdir, "TEST_IRQ", "IRQ_NOT_ENABLED"), seconds=0.05)
+    # without the PFIC enable no interrupt arrives: the wfi never returns (the hanging idle of issue 11)
+    assert out == b"" and chip.cores[1].state == "sleep"
+
+
+@needs_gcc
+def test_v5f_event_wakes_the_sleeping_v3f_which_sees_shared_ram(bdir):
+    chip, out = boot(build(bdir, "TEST_HANDOFF"))
+    assert out == b"handoff ok\n"
+    assert chip.peripheral("IPC").get("MSG0") == 0x5AA5F00D
+
+
+@needs_gcc
 def test_pfic_system_reset_restarts_the_chip(bdir):
     chip, out = boot(build(bdir, "TEST_RESET"), seconds=0.005)
     assert out == b"boot 1\nboot 2\n" and chip.resets == 1

@@ -12,6 +12,12 @@
      TEST_SYSTICK       wait 1000 us on SysTick1 at HCLK, then print (SYSTICK_NO_EN: never start it)
      TEST_ECHO          echo received bytes back (RX path)
      TEST_RESET         print, then reset the chip through PFIC CFGR once (count kept in a flag word)
+     TEST_IRQ           SysTick1 interrupt at 1 kHz through a mode-3 vector table (the vendor startup's
+                        format: mtvec = table | 3, entry n = handler of IRQ n), count 5 of them
+                        sleeping in wfi (IRQ_NOT_ENABLED: the PFIC enable is skipped, so the
+                        wfi never returns)
+     TEST_HANDOFF       the V3F sleeps for an event (SCTLR.WFITOWFE + wfi); the V5F writes a word
+                        in shared SRAM and sends the event; the V3F copies it to IPC MSG0
 */
 #include <stdint.h>
 
@@ -31,6 +37,7 @@
 #define RNG_CR       REG(0x40023C00)
 #define RNG_SR       REG(0x40023C04)
 #define RNG_DR       REG(0x40023C08)
+#define PFIC_IENR0   REG(0xE000E100)
 #define PFIC_CFGR    REG(0xE000E048)
 #define PFIC_WAKEIP1 REG(0xE000E724)
 #define PFIC_SCTLR   REG(0xE000ED10)
@@ -41,10 +48,13 @@
 #define STK1_CTLR    REG(0xE000F080)
 #define STK1_CNT     REG(0xE000F088)
 #define STK1_CMP     REG(0xE000F090)
+#define IPC_MSG0     REG(0xE000D020)
 
 extern void v5f_entry(void);
 volatile uint32_t boots;     /* in RAM: survives the PFIC reset (RAM is not cleared by it) */
 volatile uint32_t v5f_alive; /* in RAM: written first thing, so a wrong RAM base faults at once */
+volatile uint32_t ticks;
+volatile uint32_t shared_word;
 
 __attribute__((section(".text.v3f"))) void v3f_main(void)
 {
@@ -64,6 +74,13 @@ __attribute__((section(".text.v3f"))) void v3f_main(void)
 #ifndef NO_WAKE
     PFIC_WAKEIP1 = (uint32_t)v5f_entry;           /* the model masks this to 1 KiB */
     PFIC_SCTLR |= 1u << 5;
+#endif
+#ifdef TEST_HANDOFF
+    PFIC_SCTLR |= 1u << 3;                        /* WFITOWFE: wfi waits for an event (__WFE) */
+    while (!shared_word) {
+        __asm volatile ("wfi");
+    }
+    IPC_MSG0 = shared_word;
 #endif
     for (;;) { }
 }
@@ -96,6 +113,15 @@ static void puthex(uint32_t v)
 {
     for (int i = 28; i >= 0; i -= 4) put("0123456789abcdef"[(v >> i) & 0xF]);
 }
+
+__attribute__((interrupt("machine"))) static void systick1_handler(void)
+{
+    STK_ISR &= ~(1u << 1);
+    ticks++;
+}
+
+/* Vector table in the vendor's mode-3 format: entry n holds the address of IRQ n's handler. */
+__attribute__((aligned(64))) static const uint32_t vectors[32] = {[13] = (uint32_t)systick1_handler};
 
 void v5f_main(void)
 {
@@ -148,6 +174,26 @@ void v5f_main(void)
         char c = (char)USART1_DATAR;
         put(c == 'q' ? '!' : c);
     }
+#elif defined(TEST_IRQ)
+    __asm volatile ("csrw mtvec, %0" :: "r"((uint32_t)vectors | 3u));
+    STK1_CNT = 0;
+    STK1_CMP = 100000u - 1u;                      /* 1 ms at HCLK 100 MHz, auto-reload */
+    STK1_CTLR = 0xFu;                             /* STE | STIE | STCLK(HCLK) | STRE */
+#ifndef IRQ_NOT_ENABLED
+    PFIC_IENR0 = 1u << 13;                        /* NVIC_EnableIRQ(SysTick1_IRQn) */
+#endif
+    __asm volatile ("csrs mstatus, %0" :: "r"(0x8u));
+    clock_start();
+    while (ticks < 5 && clock_us() < 20000u) {
+        __asm volatile ("wfi");
+    }
+    puts_(ticks >= 5 ? "irq 5\n" : "no irq\n");
+#elif defined(TEST_HANDOFF)
+    shared_word = 0x5AA5F00Du;
+    PFIC_SCTLR |= 1u << 5;                        /* event to the V3F */
+    clock_start();
+    while (IPC_MSG0 != 0x5AA5F00Du && clock_us() < 1000u) { }
+    puts_(IPC_MSG0 == 0x5AA5F00Du ? "handoff ok\n" : "handoff failed\n");
 #elif defined(TEST_RESET)
     boots++;
     puts_("boot ");

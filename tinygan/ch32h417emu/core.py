@@ -3,8 +3,8 @@
 The chip runs each core in slices of a fixed instruction count (emu_start(count=N)); unicorn counts
 those exactly, so retired instructions are known without a per-instruction hook.  Everything the
 CPU emulator does not do the way the QingKe does is handled here:
-- CSRs in the RISC-V custom ranges (WCH's 0x7C0.., 0x800.., 0xBC0.. etc.) and the counters
-  (cycle/instret, mcountinhibit): unicorn traps on some of them and silently drops writes to others
+- CSRs in the RISC-V custom ranges (WCH's 0x7C0.., 0x800.., 0xBC0.. etc.), the counters
+  (cycle/instret, mcountinhibit) and mtvec (WCH's mode 3, see MTVEC): unicorn traps on some of them and silently drops writes to others
   (see shared/EMULATION.md), so the chip hooks every CSR instruction to them found in the flash
   image (UC_HOOK_CODE on exactly those addresses) and emulates it here: values are kept per core
   and every write is recorded.  The same emulation runs from the illegal-instruction trap for CSR
@@ -45,7 +45,11 @@ COUNTER_CSRS = set(range(0xB00, 0xB20)) | set(range(0xB80, 0xBA0)) | set(range(0
     | set(range(0xC80, 0xCA0)) | {0x320}
 CUSTOM_CSRS = set(range(0x7C0, 0x800)) | set(range(0x800, 0x900)) | set(range(0xBC0, 0xC00)) \
     | set(range(0xCC0, 0xD00)) | set(range(0xFC0, 0x1000))
-EMULATED_CSRS = COUNTER_CSRS | CUSTOM_CSRS
+# mtvec: WCH's mode 3 (a table of handler addresses, written by the vendor startup as
+# `_vector_base | 3`) is a reserved mode in the standard, and unicorn's CPU drops such a write
+# whole; so mtvec is kept here and the traps this class enters use it.
+MTVEC = 0x305
+EMULATED_CSRS = COUNTER_CSRS | CUSTOM_CSRS | {MTVEC}
 
 X_REGS = [getattr(rc, f"UC_RISCV_REG_X{i}") for i in range(32)]
 
@@ -178,7 +182,7 @@ class Core:
         uc.reg_write(rc.UC_RISCV_REG_MCAUSE, cause | (1 << 31 if interrupt else 0))
         uc.reg_write(rc.UC_RISCV_REG_MTVAL, tval)
         uc.reg_write(rc.UC_RISCV_REG_PRIV, 3)
-        mtvec = uc.reg_read(rc.UC_RISCV_REG_MTVEC)
+        mtvec = self.csr.get(MTVEC, 0)
         base, mode = mtvec & ~3, mtvec & 3
         index = cause if interrupt else 3
         target = self.chip.pfic.vtf_target(self.hart, cause) if interrupt else None
