@@ -365,6 +365,20 @@ def test_firmware_boots_to_banner_and_mpremote_exec_prints_2():
     chip = Chip(image, host=host)
     chip.run(until=lambda: b">>> " in host.out, wall_seconds=60)
     assert b"MicroPython" in host.out and chip.cores[1].start_pc % 1024 == 0
+
+    def type_line(data, expect):
+        mark = len(host.out)
+        host.feed(data)
+        chip.run(until=lambda: expect in host.out[mark:] and host.out.endswith(b">>> "), wall_seconds=60)
+        return bytes(host.out[mark:])
+
+    rng = chip.peripheral("RNG")
+    words = rng.words_read
+    assert b"\r\n16\r\n" in type_line(b"import os; print(len(os.urandom(16)))\r", b"16")
+    assert rng.words_read >= words + 4                        # os.urandom read the RNG model
+    assert b"MicroPython" in type_line(b"\x04", b"MicroPython")   # Ctrl-D: soft reset
+    assert b"MicroPython" in type_line(b"import machine; machine.reset()\r", b"MicroPython")
+    assert chip.resets == 1 and chip.cores[1].state != "off"
     proc = subprocess.Popen([sys.executable, "-m", "tinygan.ch32h417emu", "--firmware", fw, "--serial", "pty",
                              "--timeout", "120"], stdout=subprocess.PIPE, cwd=REPO)
     try:
