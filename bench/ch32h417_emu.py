@@ -11,6 +11,7 @@ polling loops the emulator stalls (docs/ch32h417-emulator.md), so host MIPS whil
 CPU emulator's raw speed; the compute row is.
 """
 import argparse
+import glob
 import os
 import sys
 import time
@@ -36,8 +37,8 @@ def main():
     ap.add_argument("--firmware", default="micropython_port/build/ch32h417/firmware.bin")
     args = ap.parse_args()
     host = BufferHost()
-    elf = os.path.splitext(args.firmware)[0] + ".elf"
-    chip = Chip(open(args.firmware, "rb").read(), host=host, elf=elf if os.path.exists(elf) else None)
+    elfs = sorted(glob.glob(os.path.join(os.path.dirname(args.firmware) or ".", "*.elf")))
+    chip = Chip(open(args.firmware, "rb").read(), host=host, elf=elfs)
     rows = [("boot to banner",) + phase(chip, host, lambda: b">>> " in host.out)]
     mark = len(host.out)
     host.feed(b"import time; time.sleep_ms(100)\r")

@@ -60,7 +60,8 @@ class Chip:
         self._tickers = [p for p in self.peripherals if type(p).tick is not Peripheral.tick]
         self._irq_sources = [p for p in self.peripherals if p.IRQ is not None or type(p).irq_lines is not Peripheral.irq_lines]
         self.cores = [Core(self, 0, "V3F"), Core(self, 1, "V5F")]
-        special = codescan.scan_elf(elf, is_special) if elf else codescan.scan_image(self.image, is_special)
+        elfs = [elf] if isinstance(elf, str) else list(elf or ())
+        special = codescan.scan(self.image, elfs, is_special)
         for c in self.cores:
             c.hook_special(special)
         self.console = self.by_name[console]

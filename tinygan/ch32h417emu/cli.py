@@ -7,8 +7,10 @@ line is `serial: /dev/pts/N`), timeout (host seconds, or None), press/out (issue
 refused), stats (print retired instructions per core, emulated seconds and host MIPS at exit, on
 stderr), console (the USART bridged to the host, default USART1).
 """
+import glob
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -41,6 +43,10 @@ def format_stats(chip, wall_s):
     return "\n".join(lines)
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run(opts):
     get = lambda name, default=None: getattr(opts, name, default)
     if get("press") or get("out"):
@@ -62,9 +68,9 @@ def run(opts):
         print(f"error: unknown serial '{serial}' (stdio or pty)", file=sys.stderr)
         return 2
     fw = get("firmware") or DEFAULT_FIRMWARE
-    elf = os.path.splitext(fw)[0] + ".elf"         # beside the .bin: lets the code scan use sections
-    chip = Chip(image, console=get("console", "USART1") or "USART1", host=host,
-                elf=elf if os.path.exists(elf) else None)
+    elfs = sorted(glob.glob(os.path.join(os.path.dirname(fw) or ".", "*.elf")))   # beside the .bin
+    chip = Chip(image, console=get("console", "USART1") or "USART1", host=host, elf=elfs)
+    signal.signal(signal.SIGTERM, _stop)           # killed: still restore the terminal, print stats
     t0 = time.monotonic()
     status = 0
     try:

@@ -1,9 +1,11 @@
 """Where the cores need a code hook: wfi and the CSR instructions the emulator emulates.
 
 Two sources:
-- the ELF (when it is available beside the .bin): a linear sweep over each executable section at
-  its run address (VMA), so code copied to ITCM/RAM is hooked where it runs and data is never
-  mistaken for code;
+- the ELF files of the image (the CLI takes every .elf beside the .bin, e.g. the V5F firmware and
+  the V3F start-up program): a linear sweep over each executable section at its run address (VMA),
+  so code copied to ITCM/RAM is hooked where it runs and data is never mistaken for code.  An ELF
+  whose flash-resident code differs from the image is refused (a stale build would hide CSR
+  writes), and the raw scan is used instead;
 - the raw flash image otherwise: every 2-byte offset whose 4 bytes decode as one of those
   instructions (data that happens to look like one only costs a hook that never fires).
 Fewer hooks matter: each unicorn code hook slows the CPU emulator down (docs/ch32h417-emulator.md).
@@ -26,7 +28,11 @@ def scan_image(image, is_special):
     return [memmap.FLASH_ALIAS.base + o for o in found] + [memmap.FLASH.base + o for o in found]
 
 
-def scan_elf(path, is_special):
+class StaleElf(ValueError):
+    pass
+
+
+def scan_elf(path, is_special, image=None):
     with open(path, "rb") as f:
         elf = f.read()
     if elf[:4] != b"\x7fELF" or elf[4] != 1:
@@ -39,6 +45,8 @@ def scan_elf(path, is_special):
         if sh_type != SHT_PROGBITS or not flags & SHF_EXECINSTR or not size:
             continue
         code = elf[offset:offset + size]
+        if image is not None and memmap.FLASH_ALIAS.contains(addr) and image[addr:addr + size] != code:
+            raise StaleElf(f"{path}: section at 0x{addr:08x} differs from the flash image")
         pos = 0
         while pos + 2 <= len(code):
             if code[pos] & 3 != 3:          # a 16-bit (compressed) instruction
@@ -55,3 +63,13 @@ def scan_elf(path, is_special):
         if memmap.FLASH_ALIAS.contains(a):
             out.append(a - memmap.FLASH_ALIAS.base + memmap.FLASH.base)
     return out
+
+
+def scan(image, elfs, is_special):
+    """Hook addresses from the ELFs when they all match the image, else from the raw image."""
+    if elfs:
+        try:
+            return [a for path in elfs for a in scan_elf(path, is_special, image)]
+        except (StaleElf, ValueError, OSError):
+            pass
+    return scan_image(image, is_special)
