@@ -5,7 +5,8 @@ timer, SPI and LCD models of later issues slot in here beside them.
 """
 from .base import Peripheral, Reg
 from .flash import FLASH
-from .gpio import AFIO, GPIO, PORTS
+from .afio import AFIO
+from .gpio import GPIO, PORTS
 from .hsem import HSEM
 from .ipc import IPC
 from .pfic import PFIC

@@ -1,4 +1,4 @@
-"""GPIO ports A..F and AFIO: pin modes and alternate-function selection.
+"""GPIO ports A..F: pin modes; pin_function() combines them with the AFIO's alternate-function choice.
 
 Source: ch32h417.h (GPIO_TypeDef CFGLR/CFGHR/INDR/OUTDR/BSHR/BCR/LCKR/SPEED; AFIO_TypeDef PCFR1,
 GPIOx_AFLR/AFHR, EXTICR1/2; GPIOA..F_BASE, AFIO_BASE), ch32h417_gpio.c (GPIO_Init: 4 bits per pin in
@@ -54,23 +54,8 @@ class GPIO(Peripheral):
         return (value >> ((pin & 7) * 4)) & 0xF
 
 
-class AFIO(Peripheral):
-    NAME = "AFIO"
-    SOURCE = "ch32h417.h AFIO_TypeDef; ch32h417_gpio.c GPIO_PinAFConfig"
-    CLOCK = ("HB2PCENR", 0)
-    REGS = (Reg(0x00, "PCFR1"),) + tuple(
-        Reg(0x04 + 8 * i + 4 * h, f"GPIO{p}_AF{'HR' if h else 'LR'}") for i, p in enumerate(PORTS) for h in (0, 1)
-    ) + (Reg(0x3C, "EXTICR1"), Reg(0x40, "EXTICR2"))
-
-    def af(self, port, pin):
-        """Alternate function number selected for a pin (0 when AFIO is unclocked)."""
-        if not self.clocked():
-            return 0
-        off = 0x04 + 8 * PORTS.index(port) + (4 if pin >= 8 else 0)
-        return (self.values[off] >> ((pin & 7) * 4)) & 0xF
-
-
 def pin_function(chip, port, pin):
+    # the AF number comes from the AFIO model (afio.py); the mode from this port
     """('af_out', n), ('input', n), ('gpio_out', None) or ('analog', None) for pin P<port><pin>."""
     nib = chip.peripheral("GPIO" + port).nibble(pin)
     mode, cnf = nib & 3, nib >> 2
