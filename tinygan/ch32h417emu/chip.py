@@ -8,7 +8,6 @@ takes the next byte when its character time has passed), and pending interrupts 
 between quanta.  When every core sleeps, time jumps to the next timer event (at most 1 ms).
 """
 import ctypes
-import select
 import time
 
 from . import codescan, memmap

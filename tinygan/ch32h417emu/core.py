@@ -75,6 +75,7 @@ class Core:
         uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
         uc.hook_add(UC_HOOK_MEM_WRITE_PROT | UC_HOOK_MEM_FETCH_PROT, self._on_protected)
         self.retired = 0
+        self.slice_base = 0              # retired count when the current slice began
         self.inexact_slices = 0          # slices whose count is an upper bound (see run())
         self.hooked = set()
         self.csr_writes = Counter()      # csr -> number of writes
@@ -85,6 +86,7 @@ class Core:
     def reset(self):
         self.state = "off"               # off | run | sleep
         self.wait_event = False
+        self.pending_event = False       # an event that arrived while running: the next WFE returns at once
         self.csr = {}
         self.parked_at = None            # pc of the wfi while parked in the sleep page
         self.stalled_at = None           # pc of the polling load while stalled there
@@ -155,8 +157,13 @@ class Core:
 
     def park(self, pc):
         """wfi at pc: spend the rest of the slice in the sleep page."""
+        waits_for_event = self.chip.pfic.wfi_waits_for_event(self.hart)
+        if waits_for_event and self.pending_event:
+            self.pending_event = False           # the event latch is set: WFE does not sleep
+            self.uc.reg_write(rc.UC_RISCV_REG_PC, pc + 4)
+            return
         self.parked_at = pc
-        self.wait_event = self.chip.pfic.wfi_waits_for_event(self.hart)
+        self.wait_event = waits_for_event
         self.saved_t0 = self.uc.reg_read(rc.UC_RISCV_REG_T0)
         self.uc.reg_write(rc.UC_RISCV_REG_T0, 0)
         self.uc.reg_write(rc.UC_RISCV_REG_PC, SLEEP_PAGE)
@@ -222,7 +229,7 @@ class Core:
     # -- CSRs ------------------------------------------------------------------------------------------
     def read_csr(self, csr):
         if csr in COUNTER_CSRS and csr != 0x320:
-            count = self.slice_base if hasattr(self, "slice_base") else self.retired
+            count = self.slice_base
             return (count >> 32) & 0xFFFFFFFF if csr & 0x80 else count & 0xFFFFFFFF
         return self.csr.get(csr, 0)
 

@@ -16,6 +16,8 @@ from .rng import RNG
 from .systick import SysTick
 from .usart import USART, USARTS
 
+__all__ = ["Peripheral", "Reg", "make_peripherals"]
+
 BASES = {"RCC": 0x40021000, "PWR": 0x40007000, "FLASH_R": 0x40022000, "AFIO": 0x40010000,
          "RNG": 0x40023C00, "HSEM": 0xE000C000, "IPC": 0xE000D000, "PFIC": 0xE000E000, "SYSTICK": 0xE000F000}
 

@@ -19,7 +19,7 @@ bits [31:16] and bit 7 resets the whole chip.
 """
 from .base import Peripheral, Reg, word_array
 
-SCTLR_WFITOWFE, SCTLR_SEVONPEND, SCTLR_SETEVENT = 1 << 3, 1 << 4, 1 << 5
+SCTLR_WFITOWFE, SCTLR_SETEVENT = 1 << 3, 1 << 5
 RESET_KEY = 0xBEEF
 
 
