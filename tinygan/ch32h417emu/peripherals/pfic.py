@@ -14,7 +14,8 @@ per core; the IALLOCR routing of external IRQs is stored but not enforced: an ex
 delivered to every core that enabled it).  Writing SCTLR with bit 5 set (SETEVENT) sends an event to
 the other core: a core that has not started starts at WAKEIP[its hart] & ~0x3FF (the 1 KiB masking
 NVIC_WakeUp_* does is applied by the model too, so an unaligned WAKEIP starts the core at the
-aligned-down address), a sleeping core wakes.  Bit 5 reads back 0.  CFGR written with key 0xBEEF in
+aligned-down address), a core sleeping in WFE wakes, a running core latches it (its next WFE
+returns at once, as __WFE's wake-up loop expects).  Bit 5 reads back 0.  CFGR written with key 0xBEEF in
 bits [31:16] and bit 7 resets the whole chip.
 """
 from .base import Peripheral, Reg, word_array
