@@ -362,7 +362,8 @@ def test_firmware_boots_to_banner_and_mpremote_exec_prints_2():
     with open(fw, "rb") as f:
         image = f.read()
     host = BufferHost()
-    chip = Chip(image, host=host)
+    elfs = [os.path.join(os.path.dirname(fw), n) for n in os.listdir(os.path.dirname(fw)) if n.endswith(".elf")]
+    chip = Chip(image, host=host, elf=elfs)
     chip.run(until=lambda: b">>> " in host.out, wall_seconds=60)
     assert b"MicroPython" in host.out and chip.cores[1].start_pc % 1024 == 0
 
@@ -376,6 +377,10 @@ def test_firmware_boots_to_banner_and_mpremote_exec_prints_2():
     words = rng.words_read
     assert b"\r\n16\r\n" in type_line(b"import os; print(len(os.urandom(16)))\r", b"16")
     assert rng.words_read >= words + 4                        # os.urandom read the RNG model
+    mark = len(host.out)
+    host.feed(b"exec('while True: pass')\r")
+    chip.run(seconds=chip.now + 0.02)
+    assert b"KeyboardInterrupt" in type_line(b"\x03", b"KeyboardInterrupt")   # Ctrl-C stops a loop
     assert b"MicroPython" in type_line(b"\x04", b"MicroPython")   # Ctrl-D: soft reset
     assert b"MicroPython" in type_line(b"import machine; machine.reset()\r", b"MicroPython")
     assert chip.resets == 1 and chip.cores[1].state != "off"
