@@ -377,7 +377,6 @@ def test_firmware_boots_to_banner_and_mpremote_exec_prints_2():
     words = rng.words_read
     assert b"\r\n16\r\n" in type_line(b"import os; print(len(os.urandom(16)))\r", b"16")
     assert rng.words_read >= words + 4                        # os.urandom read the RNG model
-    mark = len(host.out)
     host.feed(b"exec('while True: pass')\r")
     chip.run(seconds=chip.now + 0.02)
     assert b"KeyboardInterrupt" in type_line(b"\x03", b"KeyboardInterrupt")   # Ctrl-C stops a loop
