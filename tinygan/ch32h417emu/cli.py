@@ -1,0 +1,88 @@
+"""`tinygan emulate ch32h417` backend: run(opts) -> exit status.
+
+opts attributes (missing ones take the defaults): firmware (merged flash image, loaded at offset 0;
+default micropython_port/build/ch32h417/firmware.bin, built with `make -C micropython_port ch32h417`
+when missing), sd (issue 12: accepted, unused yet), serial ('stdio' or 'pty': then the first stdout
+line is `serial: /dev/pts/N`), timeout (host seconds, or None), press/out (issue 13:
+refused), stats (print retired instructions per core, emulated seconds and host MIPS at exit, on
+stderr), console (the USART bridged to the host, default USART1).
+"""
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from .chip import Chip, EmulationFault
+from .hostserial import PtyHost, StdioHost
+
+DEFAULT_FIRMWARE = os.path.join("micropython_port", "build", "ch32h417", "firmware.bin")
+
+
+def _firmware(path):
+    if path is None:
+        path = DEFAULT_FIRMWARE
+        if not os.path.exists(path):
+            subprocess.run(["make", "-C", "micropython_port", "ch32h417"], check=True)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"firmware image {path} not found")
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def format_stats(chip, wall_s):
+    st = chip.stats()
+    total = sum(st["retired"].values())
+    lines = [f"emulated {st['emulated_s']:.6f} s in {wall_s:.2f} s wall; "
+             f"{total / max(wall_s, 1e-9) / 1e6:.1f} M instructions/s (host)"]
+    for name, n in st["retired"].items():
+        lines.append(f"  {name}: {n} instructions retired, {st['core_hz'][name] / 1e6:g} MHz, {st['core_state'][name]}")
+    lines.append("  peripherals: " + json.dumps(st["peripherals"], default=str))
+    return "\n".join(lines)
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run(opts):
+    get = lambda name, default=None: getattr(opts, name, default)
+    if get("press") or get("out"):
+        print("error: --press/--out (button, LCD, DAC capture) are not yet supported by the CH32H417 emulator",
+              file=sys.stderr)
+        return 2
+    try:
+        image = _firmware(get("firmware"))
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    serial = get("serial", "stdio") or "stdio"
+    if serial == "pty":
+        host = PtyHost()
+        print(f"serial: {host.name}", flush=True)
+    elif serial == "stdio":
+        host = StdioHost()
+    else:
+        print(f"error: unknown serial '{serial}' (stdio or pty)", file=sys.stderr)
+        return 2
+    fw = get("firmware") or DEFAULT_FIRMWARE
+    elfs = sorted(glob.glob(os.path.join(os.path.dirname(fw) or ".", "*.elf")))   # beside the .bin
+    chip = Chip(image, console=get("console", "USART1") or "USART1", host=host, elf=elfs)
+    signal.signal(signal.SIGTERM, _stop)           # killed: still restore the terminal, print stats
+    t0 = time.monotonic()
+    status = 0
+    try:
+        chip.run(wall_seconds=get("timeout"))
+    except EmulationFault as e:
+        print(f"\nemulation stopped: {e}", file=sys.stderr)
+        status = 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if hasattr(host, "close"):
+            host.close()
+    if get("stats"):
+        print(format_stats(chip, time.monotonic() - t0), file=sys.stderr)
+    return status
