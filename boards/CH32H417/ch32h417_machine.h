@@ -1,11 +1,15 @@
 /* machine module glue for the CH32H417 board (included by extmod/modmachine.c). */
+void ch32h417_poll(void);
+MP_NORETURN void ch32h417_reset(void);
+
+/* No interrupt is enabled on the V5F, so a wfi could sleep forever: idle polls the console and
+ * the tick counter instead, and returns. */
 static void mp_machine_idle(void) {
-    __asm volatile ("wfi");
+    ch32h417_poll();
 }
 
 #if MICROPY_PY_MACHINE_RESET
-MP_NORETURN void ch32h417_reset(void);
-
+/* A system reset through the PFIC: both cores restart at the V3F's reset entry (flash 0x0). */
 static void mp_machine_reset(void) {
     ch32h417_reset();
 }
