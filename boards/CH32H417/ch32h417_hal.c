@@ -161,17 +161,18 @@ mp_uint_t mp_hal_ticks_ms(void)
     return (mp_uint_t)(hclk_ticks() / (CH32_HCLK_HZ / 1000u));
 }
 
+/* Delays count HCLK ticks on the 64-bit clock: exact to 10 ns and no wrap-around. */
 void mp_hal_delay_us(mp_uint_t us)
 {
-    mp_uint_t start = mp_hal_ticks_us();
-    while (mp_hal_ticks_us() - start < us) {
+    uint64_t end = hclk_ticks() + (uint64_t)us * (CH32_HCLK_HZ / 1000000u);
+    while (hclk_ticks() < end) {
     }
 }
 
 void mp_hal_delay_ms(mp_uint_t ms)
 {
-    mp_uint_t start = mp_hal_ticks_ms();
-    while (mp_hal_ticks_ms() - start < ms) {
+    uint64_t end = hclk_ticks() + (uint64_t)ms * (CH32_HCLK_HZ / 1000u);
+    while (hclk_ticks() < end) {
         mp_event_handle_nowait();
     }
 }
