@@ -206,6 +206,7 @@ def test_memory_plan(build):
     assert region_of(sym["__dma_start"][0], 16) == "SRAM" and sym["__dma_start"][0] % 16 == 0
     assert region_of(sym["__v5f_vectors"][0], 1024) == "ITCM"
     assert region_of(sym["tg_generate"][0], 4) == "ITCM"
+    assert region_of(sym["crc_table"][0], 1024) == "DTCM"  # the engine's tables: zero-wait data
 
 
 # ---------------------------------------------------------------- on the emulated chip

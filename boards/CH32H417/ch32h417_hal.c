@@ -4,9 +4,9 @@
  * raised VIO18 and set the clocks (V5F 400 MHz, HCLK 100 MHz) before it woke this core.
  *
  * No interrupt is used: the console is polled (mp_hal_stdin_rx_chr, the VM hook every
- * CH32H417_VM_POLL_EVERY back-jumps/returns, MICROPY_INTERNAL_EVENT_HOOK, machine.idle(), each
- * tick read), so Ctrl-C is seen within microseconds while Python runs and at the engine's next
- * chunk while a cat is being painted. The USART holds one received byte: a byte that arrives
+ * CH32H417_VM_POLL_EVERY back-jumps/returns, MICROPY_INTERNAL_EVENT_HOOK, machine.idle(), every
+ * ticks_ms/us read), so Ctrl-C is seen within microseconds while Python runs and at the end of
+ * the engine's current chunk while a cat is being painted. The USART holds one received byte: a byte that arrives
  * while the previous one is still unread is lost (overrun), which only happens while C code runs
  * for longer than a character time (87 us) without polling.
  */
@@ -151,13 +151,18 @@ mp_uint_t mp_hal_ticks_cpu(void)
     return (mp_uint_t)hclk_ticks();             /* HCLK cycles (the V5F runs 4 per tick) */
 }
 
+/* Reading the clock also polls the console: the engine's clock hook (modtinygan.c clock_us) is the
+ * only code that runs several times per chunk while a cat is painted, so this is what lets the
+ * progress hook after the chunk find a Ctrl-C pending. */
 mp_uint_t mp_hal_ticks_us(void)
 {
+    console_poll();
     return (mp_uint_t)(hclk_ticks() / (CH32_HCLK_HZ / 1000000u));
 }
 
 mp_uint_t mp_hal_ticks_ms(void)
 {
+    console_poll();
     return (mp_uint_t)(hclk_ticks() / (CH32_HCLK_HZ / 1000u));
 }
 
