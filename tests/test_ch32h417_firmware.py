@@ -9,15 +9,21 @@ linker script fails here. Everything skips when there is no MicroPython source o
 (as in test_micropython_port.py); the emulator tests also when tinygan.ch32h417emu is not
 importable (it is written on its own branch, issue 11).
 """
+import base64
+import binascii
 import importlib.util
 import os
 import re
+import select
 import subprocess
 import sys
 import time
+import tty
 
 import pytest
 
+import tinygan
+from tinygan.device import latent
 from test_micropython_port import RV32_MISSING, TOP, make
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -219,7 +225,6 @@ BOOT_S = 120
 
 def read_until(fd, marker, timeout):
     """Bytes read from fd until marker appears (or the timeout, then what was read)."""
-    import select
     got = b""
     end = time.monotonic() + timeout
     while marker not in got and time.monotonic() < end:
@@ -231,7 +236,6 @@ def read_until(fd, marker, timeout):
 
 def open_pty(path):
     """The console, raw; what the firmware sent before is still there to read."""
-    import tty
     fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
     tty.setraw(fd)
     return fd
@@ -327,3 +331,22 @@ def test_machine_reset_boots_again(emulated):
         os.close(fd)
     assert b"MicroPython v1.28.0" in out, out
     assert mpremote(port, "exec", "print(6*7)").strip() == "42"
+
+
+@needs_emulator
+def test_engine_on_the_emulated_chip_gives_the_host_bytes(emulated, tiny_model_bytes, tmp_path):
+    """A model small enough for RAM (conftest's tiny one, 21 KiB) sent over mpremote into a bytes
+    stream; one latent from the first entropy block of the sample pool; the image's CRC-32 (the
+    12 KiB image itself would take minutes through the emulated 115200-baud console)."""
+    (tmp_path / "tiny.tgw").write_bytes(tiny_model_bytes)
+    host = tinygan.Model(str(tmp_path / "tiny.tgw"))
+    with open(os.path.join(REPO, "sdcard", "entropy.bin"), "rb") as f:
+        block = f.read(200)
+    z = bytes(latent.latent_from_bytes(block[:2 * host.latent_dim], host.latent_inv_scale, nz=host.latent_dim))
+    expected = binascii.crc32(bytes(host.generate(z)))
+    out = mpremote(emulated[0], "exec", "import binascii, io, tinygan\n"
+                   "m = tinygan.Model(io.BytesIO(binascii.a2b_base64(%r)))\n"
+                   "img = m.generate(binascii.unhexlify(%r))\n"
+                   "print(len(img), binascii.crc32(img))\n" % (base64.b64encode(tiny_model_bytes).decode(), z.hex()),
+                   timeout=600)
+    assert out.split() == [str(64 * 64 * 3), str(expected)]
