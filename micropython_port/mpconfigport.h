@@ -24,6 +24,22 @@
 #define MICROPY_PY_MACHINE                  (1)
 #define MICROPY_PY_MACHINE_RESET            (1)
 #define MICROPY_PY_MACHINE_INCLUDEFILE      MICROPY_BOARD_MACHINE_INCLUDEFILE
+#define MICROPY_PY_OS_UNAME                 (1)
+
+/* Ctrl-C: the console (console.c) is polled every few bytecodes and after every weight chunk the
+ * engine finishes (the module's hook calls mp_event_handle_nowait), so KeyboardInterrupt reaches
+ * a Python loop and a running generate(). The boards raise no receive interrupt. */
+#define MICROPY_KBD_EXCEPTION               (1)
+void console_poll(void);
+#define MICROPY_INTERNAL_EVENT_HOOK         console_poll()
+#define MICROPY_VM_HOOK_COUNT               (64)
+#define MICROPY_VM_HOOK_INIT                static unsigned int vm_hook_divisor = MICROPY_VM_HOOK_COUNT;
+#define MICROPY_VM_HOOK_POLL                if (--vm_hook_divisor == 0) { \
+        vm_hook_divisor = MICROPY_VM_HOOK_COUNT; \
+        console_poll(); \
+}
+#define MICROPY_VM_HOOK_LOOP                MICROPY_VM_HOOK_POLL
+#define MICROPY_VM_HOOK_RETURN              MICROPY_VM_HOOK_POLL
 
 /* The SD card: FatFs through os.VfsFat, long file names (the phrase bank uses them). */
 #define MICROPY_VFS                         (1)

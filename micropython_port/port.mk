@@ -13,9 +13,14 @@ include $(BOARD_DIR)/mpconfigboard.mk
 
 QSTR_DEFS = qstrdefsport.h
 
-# No frozen modules: freezing needs mpy-cross and micropython-lib (a submodule); the application
-# is loaded from the SD card instead.
-FROZEN_MANIFEST =
+# Frozen modules: manifest.py (the application, scripts/). mpy-cross is built from $(TOP) by the
+# Makefile into the build tree (MPY_CROSS). The manifest uses no require(), so micropython-lib
+# (a submodule) is not needed; mkrules.mk only checks that MPY_LIB_DIR holds a README.md, and this
+# repository's root is given to satisfy that check.
+FROZEN_MANIFEST ?= $(abspath manifest.py)
+export MICROPY_MPYCROSS = $(MPY_CROSS)
+MICROPY_MPYCROSS_DEPENDENCY =
+MPY_LIB_DIR = $(abspath ..)
 MICROPY_ROM_TEXT_COMPRESSION ?= 1
 MICROPY_VFS_FAT = 1
 

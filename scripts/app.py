@@ -16,6 +16,9 @@ import speech
 
 LATENT_BYTES = 200
 MODEL_NAME = "model.tgw"
+# After each cat under MicroPython, print the heap (micropython.mem_info: free bytes and the
+# largest free block, "max free sz", in 16-byte blocks). Off by default; tests switch it on.
+HEAP_REPORT = False
 
 
 def _pick_bytes(n):
@@ -54,8 +57,20 @@ def default_latent_fn(b, inv_scale, nz):
     return latent_from_bytes(b, inv_scale, nz)
 
 
-def one_cat(board, model, pool, bank, latent_fn=default_latent_fn, log=print):
+class Buffers:
+    """The image and the audio buffer, allocated once for every cat (no per-cat allocation that
+    could fragment a small heap)."""
+
+    def __init__(self, model):
+        h, w = _hw(model.out_shape)
+        self.image = bytearray(h * w * 3)
+        self.audio = bytearray(speech.BUF)
+
+
+def one_cat(board, model, pool, bank, latent_fn=default_latent_fn, log=print, bufs=None):
     """Makes one cat; returns a dict with mood, text, fragments, entropy bytes, samples."""
+    if bufs is None:
+        bufs = Buffers(model)
     before = pool.taken
     n_latent = latent_bytes(model)
     stream = entropy.Stream(pool, first_reservation(bank, n_latent))
@@ -66,12 +81,13 @@ def one_cat(board, model, pool, bank, latent_fn=default_latent_fn, log=print):
 
     def progress(layer, chunk, n_chunks):
         # Called by the engine after each weight chunk; one line per layer whose weights have all
-        # been streamed (the small last layer is read before the one it is fused into, so the
-        # lines go 1, 2, 3, 5, 4). Returning None (falsy) lets it go on.
+        # been streamed. Layers are numbered from 0 as in docs/weight-format.md and the engine's
+        # messages; the small last layer is read before the one it is fused into, so the lines go
+        # 0, 1, 2, 4, 3. Returning None (falsy) lets it go on.
         if chunk == n_chunks - 1:
-            log("generate: layer %d weights streamed (%d chunks)" % (layer + 1, n_chunks))
+            log("generate: layer %d weights streamed (%d chunks)" % (layer, n_chunks))
 
-    rgb = model.generate(z, progress=progress)
+    rgb = model.generate(z, out=bufs.image, progress=progress)
     h, w = _hw(model.out_shape)
     board.display.show(rgb, w, h)
     log("display: %dx%d cat shown" % (w, h))
@@ -82,7 +98,7 @@ def one_cat(board, model, pool, bank, latent_fn=default_latent_fn, log=print):
     log("verdict: %s" % text)
     sink = board.open_dac()
     try:
-        n = speech.speak([c[1] for c in clips if c[1]], sink, log=log)
+        n = speech.speak([c[1] for c in clips if c[1]], sink, buf=bufs.audio, log=log)
     finally:
         board.close_dac()
     log("speech: %d samples (%.1f s)" % (n, n / 11025))
@@ -91,10 +107,33 @@ def one_cat(board, model, pool, bank, latent_fn=default_latent_fn, log=print):
             "not_quantum": pool.not_quantum}
 
 
+class CardError(Exception):
+    """The card's model cannot be used; raised before any entropy is taken."""
+
+
+def engine_error():
+    """The engine's error class (tinygan.EngineError, a ValueError that names layer and chunk);
+    ValueError where the engine module is not there (stand-in models in tests)."""
+    try:
+        import tinygan
+        return tinygan.EngineError
+    except (ImportError, AttributeError):
+        return ValueError
+
+
 def load(board, model_factory, fallback=None, log=print):
-    """Opens the SD card's model, entropy pool and phrase bank; reports bank problems."""
+    """Opens the SD card's model (and checks every chunk's CRC), entropy pool and phrase bank;
+    reports bank problems. A model that fails raises CardError before the pool is touched."""
     root = board.sd_root
-    model = model_factory(root + "/" + MODEL_NAME)
+    path = root + "/" + MODEL_NAME
+    try:
+        model = model_factory(path)
+        log("model: checking %s (%d bytes)" % (path, getattr(model, "file_size", 0)))
+        model.verify()
+    except OSError as e:
+        raise CardError("model %s: cannot read it (%s)" % (path, e))
+    except engine_error() as e:
+        raise CardError("model %s: %s" % (path, e))
     pool = entropy.Pool(root, fallback=fallback, log=log)
     bank = phrasebank.Bank(root)
     for p in bank.problems:
@@ -104,18 +143,59 @@ def load(board, model_factory, fallback=None, log=print):
     return model, pool, bank
 
 
+def heap_report(log):
+    try:
+        import gc
+        import micropython
+    except ImportError:
+        return
+    gc.collect()
+    micropython.mem_info()
+
+
 def main(board, model_factory=None, fallback=None, log=print):
-    """The REPL entry point: `import app, hw_...; app.main(hw_....Board(...))`."""
+    """The REPL entry point: `import app, hw_...; app.main(hw_....Board(...))`. Returns 0 when the
+    trigger stops, 1 after a stop it reported (card, entropy or engine error)."""
     if model_factory is None:
         import tinygan
         model_factory = tinygan.Model
-    model, pool, bank = load(board, model_factory, fallback, log)
+    try:
+        model, pool, bank = load(board, model_factory, fallback, log)
+    except CardError as e:
+        log("STOP: %s (no entropy was taken)" % e)
+        return 1
+    bufs = Buffers(model)
+    failed = engine_error()
     cats = 0
     while board.trigger.wait():
         try:
-            one_cat(board, model, pool, bank, log=log)
+            one_cat(board, model, pool, bank, log=log, bufs=bufs)
         except entropy.EntropyExhausted as e:
             log("STOP: %s" % e)
             return 1
+        except failed as e:  # an SD read or CRC error while streaming
+            log("STOP: engine: %s (this cat's entropy is spent, never reused)" % e)
+            return 1
         cats += 1
+        if HEAP_REPORT:
+            heap_report(log)
     return 0
+
+
+def board_for_this_machine():
+    """The board layer of the machine this runs on (os.uname().machine names the firmware's
+    board); the host's needs arguments and is made by its caller."""
+    import os
+    machine = os.uname().machine if hasattr(os, "uname") else ""
+    if machine.startswith("QEMU"):
+        import hw_qemu
+        return hw_qemu.Board()
+    if machine.startswith("CH32H417"):
+        import hw_ch32h417
+        return hw_ch32h417.Board()
+    raise CardError("no board layer for machine %r (on the host: tinygan demo)" % machine)
+
+
+def run():
+    """What the card's main.py calls at power-on: the app on this machine's board."""
+    return main(board_for_this_machine())

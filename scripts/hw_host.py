@@ -1,35 +1,25 @@
 """Host hardware layer: SD card = a folder (or a FAT image under MicroPython), DAC = a WAV file,
 display = an image file + a terminal preview, trigger = Enter key or a fixed count.
 
-Imports under CPython and MicroPython; the board's twin is hw_ch32h417.py (same attributes:
-sd_root, dac, display, trigger).
+Imports under CPython and MicroPython; its twins are hw_qemu.py (the QEMU board) and
+hw_ch32h417.py (same attributes: sd_root, open_dac/close_dac, display, trigger).
 """
 import os
 
 import wav
 
 
-class WavSink:
+class WavSink(wav.Writer):
     """The DAC as a WAV file in the device's clip format; written to path + '.tmp', then renamed,
     so an interrupted run never leaves a half-written file under the final name."""
 
     def __init__(self, path):
         self.path = path
         self.tmp = path + ".tmp"
-        self.f = open(self.tmp, "wb")
-        self.f.write(wav.header(0))
-        self.n = 0
-
-    def write(self, buf, n):
-        self.f.write(memoryview(buf)[:n])
-        self.n += n
+        wav.Writer.__init__(self, open(self.tmp, "wb"))
 
     def close(self):
-        if self.n & 1:
-            self.f.write(b"\x80")
-        self.f.seek(0)
-        self.f.write(wav.header(self.n))  # now with the real sizes
-        self.f.close()
+        self.finish()
         try:
             os.remove(self.path)  # MicroPython's rename does not replace an existing file
         except OSError:
@@ -74,7 +64,7 @@ class Display:
         self.last = None
 
     def show(self, rgb, w, h):
-        self.last = (bytes(rgb), w, h)
+        self.last = (rgb, w, h)  # the caller's buffer, no copy: it is reused for the next cat
         if self.path:
             self.path = _save_image(self.path, rgb, w, h)
         if self.terminal:

@@ -98,8 +98,8 @@ def normal_pair_q50(u1, u2):
 
 def latent_from_bytes(data, inv_scale=32, nz=100):
     """2*nz entropy bytes -> nz int8 latent values, as a bytes object (two's complement)."""
-    if nz % 2:
-        raise ValueError("latent size must be even, got %d" % nz)
+    if nz % 2:  # the weight-file readers refuse such a file with the same message
+        raise ValueError("latent_dim: %d is odd (the latent is made of Box-Muller pairs, so latent_dim must be even)" % nz)
     need = 2 * nz
     if len(data) < need:
         raise ValueError("latent needs %d entropy bytes, got %d" % (need, len(data)))

@@ -7,14 +7,26 @@
 bank uses 1-opening, 2-action, 3-target, 4-closer); a clip is the pair of files sharing <name>.
 Loading validates everything and keeps only valid clips; each problem is reported as
 "path: what is wrong", so a broken edit is reported and the device speaks from what is valid.
-See docs/phrase-bank.md.
+
+    phrases/.rendered.txt   what `tinygan phrases render` made each of its clips from
+
+One line per clip render wrote: "SIZE CLIPCRC TEXTCRC PATH" (decimal size of the .wav, CRC32 of
+the .wav and CRC32 of the normalised text it was rendered from, both 8 hex digits; PATH under
+phrases/, '/'-separated); lines starting with '#' are comments. A clip whose .txt now normalises
+to another CRC while the .wav is still the one render wrote (same size and CRC) is stale: it would
+speak the old words, so it is reported and left out. A .wav that is not render's (a person's own
+recording) is never stale. The check costs one CRC32 of each .txt (read anyway) and, only for a
+changed text, one of its .wav. See docs/phrase-bank.md.
 """
+import binascii
 import os
 
 from verdict import MOODS
 import wav
 
 SLOTS = 4
+MANIFEST = ".rendered.txt"
+TEXT_MAX = 1024  # bytes of a .txt that count (the printed fragment)
 
 
 def _is_dir(path):
@@ -24,11 +36,50 @@ def _is_dir(path):
         return False
 
 
-def _read_text(path):
+def read_text(path):
+    """-> (text, crc): the fragment's text with every run of ASCII white space made one space
+    (bytes.split: the same under CPython and MicroPython), and the CRC32 of its UTF-8 bytes."""
     with open(path, "rb") as f:
-        raw = f.read(1024)
-    text = raw.decode("utf-8").strip()
-    return " ".join(text.split())
+        raw = f.read(TEXT_MAX)
+    norm = b" ".join(raw.split())
+    return norm.decode("utf-8"), binascii.crc32(norm) & 0xFFFFFFFF
+
+
+def file_crc(path):
+    """CRC32 of a whole file, read through one 512-byte buffer."""
+    buf = bytearray(512)
+    mv = memoryview(buf)
+    crc = 0
+    with open(path, "rb") as f:
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            crc = binascii.crc32(mv[:n], crc)
+    return crc & 0xFFFFFFFF
+
+
+def read_manifest(phrases_dir, problems):
+    """{PATH: (size, clip crc, text crc)} from phrases/.rendered.txt ({} when there is none).
+    A damaged line is reported; its clip then counts as a person's own recording."""
+    rendered = {}
+    path = phrases_dir + "/" + MANIFEST
+    try:
+        f = open(path, "rb")
+    except OSError:
+        return rendered
+    with f:
+        for i, line in enumerate(f):
+            if line.startswith(b"#") or not line.strip():
+                continue
+            parts = line.split(None, 3)
+            try:
+                rendered[parts[3].strip().decode("utf-8")] = (
+                    int(parts[0]), int(parts[1], 16), int(parts[2], 16))
+            except (IndexError, ValueError, UnicodeError):
+                problems.append("%s: line %d unreadable (its clip counts as your own recording)"
+                                % (path, i + 1))
+    return rendered
 
 
 class Bank:
@@ -39,8 +90,11 @@ class Bank:
         self.audio = audio
         self.slots = {}
         self.problems = []
+        # Only needed while loading (freed after): the clips render wrote, to find stale ones.
+        self._rendered = read_manifest(self.root, self.problems) if audio else {}
         for mood in MOODS:
             self.slots[mood] = self._load_mood(mood)
+        self._rendered = None
 
     def _load_mood(self, mood):
         mdir = self.root + "/" + mood
@@ -82,7 +136,7 @@ class Bank:
             self.problems.append("%s.wav: missing text (%s.txt)" % (base, base))
             return None
         try:
-            text = _read_text(pair["txt"])
+            text, text_crc = read_text(pair["txt"])
         except (OSError, UnicodeError) as e:
             self.problems.append("%s: unreadable text (%s)" % (pair["txt"], e))
             return None
@@ -99,7 +153,19 @@ class Bank:
         except wav.WavError as e:
             self.problems.append(str(e))
             return None
+        if self._is_stale(pair["wav"], text_crc):
+            self.problems.append("%s: stale clip, rendered from another text than %s (run "
+                                 "`tinygan phrases render`, or record it yourself)"
+                                 % (pair["wav"], pair["txt"]))
+            return None
         return (text, pair["wav"])
+
+    def _is_stale(self, wav_path, text_crc):
+        made = self._rendered.get(wav_path[len(self.root) + 1:])
+        if made is None or made[2] == text_crc:
+            return False  # not render's, or rendered from this very text
+        # The text changed: stale only if the .wav is still the one render wrote.
+        return os.stat(wav_path)[6] == made[0] and file_crc(wav_path) == made[1]
 
     def count(self, mood=None):
         """Number of distinct verdicts (product of non-empty slot sizes) for one or all moods."""

@@ -103,6 +103,28 @@ def header(nsamples):
             + b"data" + struct.pack("<I", nsamples))
 
 
+class Writer:
+    """Streams samples into an open, seekable binary file in the clip format: a header with size
+    0 first, the samples as they come, then finish() pads to an even length and writes the real
+    sizes. Used for the host's WAV file and the QEMU board's DAC capture alike."""
+
+    def __init__(self, f):
+        self.f = f
+        self.n = 0
+        f.write(header(0))
+
+    def write(self, buf, n):
+        self.f.write(memoryview(buf)[:n])
+        self.n += n
+
+    def finish(self):
+        if self.n & 1:
+            self.f.write(b"\x80")
+        self.f.seek(0)
+        self.f.write(header(self.n))
+        self.f.close()
+
+
 def write(path, samples):
     """Writes a whole clip (bytes of 8-bit unsigned samples)."""
     with open(path, "wb") as f:

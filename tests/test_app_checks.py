@@ -18,8 +18,10 @@ EXPECTED = ["entropy_sequential_and_exhaustion", "entropy_fallback_is_flagged",
             "uniform_exact_over_all_bytes", "mood_uses_one_bit",
             "wav_errors_name_file_and_problem", "speech_streams_back_to_back_in_bounded_memory",
             "wav_sink_roundtrip", "bank_valid_and_counts",
-            "bank_broken_edits_reported_and_skipped", "app_one_cat",
-            "app_main_stops_when_exhausted", "board_stub_says_it_waits_for_the_port"]
+            "bank_broken_edits_reported_and_skipped",
+            "bank_stale_clip_reported_own_recording_not", "app_one_cat",
+            "app_main_stops_when_exhausted", "app_corrupt_model_takes_no_entropy",
+            "app_reuses_its_image_buffer", "board_stub_says_it_waits_for_the_port"]
 
 
 def run_checks(interpreter, work, *extra):

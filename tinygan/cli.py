@@ -21,6 +21,7 @@ COMMANDS = {
     "sdcard": ("tinygan.sdcard", "build the SD card as a folder or FAT image"),
     "demo": ("tinygan.demo", "run the device application on the host: a cat and its verdict"),
     "deploy": ("tinygan.deploy", "copy scripts/ to a board with mpremote, SD content to a card"),
+    "emulate": ("tinygan.emulate", "boot the firmware on an emulated board (QEMU or the CH32H417) with a card image"),
 }
 
 

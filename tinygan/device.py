@@ -13,8 +13,18 @@ if SCRIPTS_DIR not in sys.path:
     sys.path.insert(0, SCRIPTS_DIR)
 
 
+def add_cat_arguments(p):
+    """The arguments `tinygan generate` and `tinygan reference` share: model, entropy, output."""
+    p.add_argument("model", help=".tgw weight file")
+    p.add_argument("--entropy", required=True,
+                   help="entropy file: its first 2*latent_dim bytes (200 for the default latent_dim 100) make the latent")
+    p.add_argument("-o", "--output", required=True, help="output PNG (the model's image size, 64x64 by default)")
+    p.add_argument("--upscale", type=int, default=0, help="also write an upscaled copy (e.g. 8)")
+
+
 def latent_from_entropy_file(path, latent_dim=100, inv_scale=32):
-    """The first 2*latent_dim bytes of an entropy file through the device's latent module (bytes)."""
+    """The first 2*latent_dim bytes of an entropy file through the device's latent module (bytes);
+    an odd latent_dim is refused (docs/latent.md)."""
     import latent
 
     need = 2 * latent_dim

@@ -188,6 +188,8 @@ def export_generator(net, calib=DEFAULT_CALIB, seed=0, inv_scale=DEFAULT_INV_SCA
     t0 = time.perf_counter()
     folded = fold_generator(net.eval())
     nz = folded[0][0].shape[0]
+    if nz % 2:
+        raise ValueError(tgw.odd_latent_message(nz))
     ranges = calibrate_ranges(folded, device_like_latents(calib, nz, inv_scale, seed) / inv_scale, range_quantile)
     log("calibrated %d activation ranges on %d latents (%.1f s)" % (len(ranges), calib, time.perf_counter() - t0))
 
@@ -218,6 +220,9 @@ def export_generator(net, calib=DEFAULT_CALIB, seed=0, inv_scale=DEFAULT_INV_SCA
             layer = tgw.Layer(act=tgw.ACT_THRESHOLD, out_zp=0, out_scale=0.0, thresholds=th, **fields)
             info.update(out_scale=0.0, out_range=None)
         info.update(chunk_groups=cg, chunk_phases=cp)
+        problem = tgw.layer_weight_problem(layer, i)
+        if problem:  # the readers would refuse the file (docs/weight-format.md, the int32 rule)
+            raise ValueError("export: %s" % problem)
         layers.append(layer)
         report_layers.append(info)
         h = out_h
@@ -290,10 +295,14 @@ def run(args):
     if not 1 <= args.inv_scale <= 65535:
         raise CLIError("--inv-scale must be 1..65535")
     print("exporting %s (nz=%d, ngf=%d) ..." % (args.checkpoint, net.nz, net.ngf), file=sys.stderr)
-    data, report = export_generator(net, calib=args.calib, seed=args.seed, inv_scale=args.inv_scale,
-                                    chunk_bytes=args.chunk_kb * 1024, name=args.name or os.path.basename(args.output),
-                                    psnr_latents=args.psnr_latents, range_quantile=args.range_quantile, log=lambda m: print(m, file=sys.stderr))
-    tgw.read_tgw(data)  # never write a file our own reader would reject
+    try:
+        data, report = export_generator(net, calib=args.calib, seed=args.seed, inv_scale=args.inv_scale,
+                                        chunk_bytes=args.chunk_kb * 1024, name=args.name or os.path.basename(args.output),
+                                        psnr_latents=args.psnr_latents, range_quantile=args.range_quantile,
+                                        log=lambda m: print(m, file=sys.stderr))
+        tgw.read_tgw(data)  # never write a file our own reader would reject
+    except ValueError as exc:  # TgwError is one: nothing is written
+        raise CLIError(str(exc))
     write_atomic(args.output, data)
     print(format_report(report))
     print("wrote %s" % args.output)

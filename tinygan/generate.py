@@ -8,10 +8,9 @@ def image_array(model, raw):
 
 
 def add_arguments(p):
-    p.add_argument("model", help=".tgw weight file")
-    p.add_argument("--entropy", required=True, help="entropy file: its first 200 bytes make the latent")
-    p.add_argument("-o", "--output", required=True, help="output PNG (64x64)")
-    p.add_argument("--upscale", type=int, default=0, help="also write an upscaled copy (e.g. 8)")
+    from tinygan import device
+
+    device.add_cat_arguments(p)
     p.add_argument("--preview", action="store_true", help="show the cat in the terminal (ANSI half blocks)")
     p.add_argument("--stats", action="store_true", help="print per-layer bytes read, wait and compute time")
 

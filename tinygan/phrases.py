@@ -1,21 +1,27 @@
-"""`tinygan phrases check|render DIR`: validate a phrase bank; render its clips with espeak-ng.
+"""`tinygan phrases check|render CARD`: validate a phrase bank; render its clips with espeak-ng.
 
-DIR is an SD card root (holding phrases/) or the phrases folder itself. Clips are rendered in the
-device format (scripts/wav.py: 8-bit unsigned PCM, mono, 11025 Hz) from each fragment's .txt,
-through a cache keyed by text and voice (~/.cache/tinygan/clips), and written next to the .txt via
-a temporary file + rename; a .wav the tool did not write (your own recording) is never replaced.
-Format: docs/phrase-bank.md.
+CARD is an SD card root (holding phrases/), the phrases folder itself, or a FAT card image (read
+and changed with mtools: tinygan/fatimage.py). Clips are rendered in the device format
+(scripts/wav.py: 8-bit unsigned PCM, mono, 11025 Hz) from each fragment's .txt, through a cache
+keyed by text and voice (~/.cache/tinygan/clips), and written next to the .txt via a temporary
+file + rename; a .wav the tool did not write (your own recording) is never replaced.
+phrases/.rendered.txt records what each rendered clip was made from, so `check` (and the device,
+scripts/phrasebank.py) reports a clip whose text changed since as stale. Format: docs/phrase-bank.md.
 """
+import contextlib
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 import wave
+import zlib
 
 import numpy as np
 
 from tinygan.appshim import use_scripts
+from tinygan import fatimage
 from tinygan.cli import CLIError
 from tinygan.fsutil import write_atomic
 
@@ -87,56 +93,96 @@ def clip_bytes(text):
 
 
 def fragments(root):
-    """Yields (txt_path, text) for every fragment .txt under root/phrases."""
+    """Yields (txt_path, text, text_crc) for every non-empty fragment .txt under root/phrases,
+    read by the device's own phrasebank.read_text (the same text and CRC it computes)."""
+    use_scripts()
+    import phrasebank
     for dirpath, dirnames, files in os.walk(os.path.join(root, "phrases")):
         dirnames.sort()
         for name in sorted(files):
             if name.endswith(".txt") and not name.startswith("."):
                 path = os.path.join(dirpath, name)
-                with open(path, encoding="utf-8") as f:
-                    text = " ".join(f.read().split())
+                text, crc = phrasebank.read_text(path)
                 if text:
-                    yield path, text
+                    yield path, text, crc
 
 
-MANIFEST = ".rendered.json"  # hidden: the device ignores it
+OLD_MANIFEST = ".rendered.json"  # before the text CRCs: {"phrases/PATH": sha256 of the clip}
 
 
-def _sha(data):
-    return hashlib.sha256(data).hexdigest()
+def _crc(data):
+    return zlib.crc32(data) & 0xFFFFFFFF
+
+
+def _rendered(root, log):
+    """{PATH under phrases/: (size, clip crc, text crc or None)} of the clips render wrote."""
+    use_scripts()
+    import phrasebank
+    pdir = os.path.join(root, "phrases")
+    problems = []
+    rendered = phrasebank.read_manifest(pdir, problems)
+    for p in problems:
+        log("phrases: " + p)
+    try:
+        with open(os.path.join(pdir, OLD_MANIFEST)) as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        old = {}
+    for rel, sha in old.items():  # a card rendered before the text CRCs existed
+        path = os.path.join(root, rel)
+        key = os.path.relpath(path, pdir).replace(os.sep, "/")
+        if key not in rendered and os.path.isfile(path):
+            with open(path, "rb") as f:
+                data = f.read()
+            if hashlib.sha256(data).hexdigest() == sha:
+                rendered[key] = (len(data), _crc(data), None)
+    return rendered
+
+
+def _write_manifest(root, rendered):
+    use_scripts()
+    import phrasebank
+    lines = ["# written by `tinygan phrases render`: SIZE CLIPCRC TEXTCRC PATH of each clip it "
+             "rendered (docs/phrase-bank.md)"]
+    for rel in sorted(rendered):
+        size, clip_crc, text_crc = rendered[rel]
+        lines.append("%d %08x %08x %s" % (size, clip_crc, text_crc, rel))
+    pdir = os.path.join(root, "phrases")
+    write_atomic(os.path.join(pdir, phrasebank.MANIFEST), "\n".join(lines) + "\n")
+    if os.path.exists(os.path.join(pdir, OLD_MANIFEST)):
+        os.remove(os.path.join(pdir, OLD_MANIFEST))
 
 
 def render(root, log=print):
     """Writes NN.wav for every non-empty NN.txt whose clip is missing or was rendered by this
-    tool from an older text. A .wav this tool did not write (a person's own recording) is never
-    replaced: phrases/.rendered.json remembers the hash of every clip render wrote."""
-    import json
-    manifest_path = os.path.join(root, "phrases", MANIFEST)
-    try:
-        with open(manifest_path) as f:
-            manifest = json.load(f)
-    except (OSError, ValueError):
-        manifest = {}
+    tool from another text. A .wav this tool did not write (a person's own recording) is never
+    replaced: phrases/.rendered.txt records each clip render wrote (size, CRC32) and the CRC32 of
+    the text it was made from, which is also how `check` and the device find stale clips."""
+    rendered = _rendered(root, log)
+    pdir = os.path.join(root, "phrases")
     n_written = n_total = n_kept = 0
-    for path, text in fragments(root):
+    for path, text, text_crc in fragments(root):
         n_total += 1
         target = path[:-4] + ".wav"
-        rel = os.path.relpath(target, root)
+        rel = os.path.relpath(target, pdir).replace(os.sep, "/")
         data = clip_bytes(text)
+        made = (len(data), _crc(data), text_crc)
         if os.path.exists(target):
             with open(target, "rb") as f:
-                have = _sha(f.read())
-            if have == _sha(data):
-                manifest[rel] = have
+                have = f.read()
+            if have == data:
+                rendered[rel] = made
                 continue
-            if manifest.get(rel) != have:
-                log("phrases: keeping %s (not written by render; delete it to re-render)" % rel)
+            if rendered.get(rel, (None, None))[:2] != (len(have), _crc(have)):
+                log("phrases: keeping %s (not written by render; delete it to re-render)"
+                    % os.path.relpath(target, root))
+                rendered.pop(rel, None)  # a recording that replaced a rendered clip is yours
                 n_kept += 1
                 continue
         write_atomic(target, data)
-        manifest[rel] = _sha(data)
+        rendered[rel] = made
         n_written += 1
-    write_atomic(manifest_path, json.dumps(manifest, indent=0, sort_keys=True).encode())
+    _write_manifest(root, {k: v for k, v in rendered.items() if v[2] is not None})
     log("phrases: %d clips rendered, %d up to date, %d own recordings kept"
         % (n_written, n_total - n_written - n_kept, n_kept))
     return n_written
@@ -155,17 +201,59 @@ def check(root, audio=True, log=print):
     return bank
 
 
+def _snapshot(folder):
+    """{path relative to folder: (size, crc)} of every file under it."""
+    out = {}
+    for dirpath, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as f:
+                data = f.read()
+            out[os.path.relpath(path, folder).replace(os.sep, "/")] = (len(data), _crc(data))
+    return out
+
+
+@contextlib.contextmanager
+def card(path, write=False):
+    """Yields (root, name): the card root for a folder (or its phrases/ folder); for a FAT card
+    image a local copy of its phrases/, whose changes go back into the image when the block ends
+    without an error and `write` is set (fatimage.edit: all of them or none). `name(p)` turns a
+    path under root into what to call it in messages."""
+    if not fatimage.is_image(path):
+        yield sd_root(path), lambda p: p
+        return
+    fatimage.check_fat(path)
+    with tempfile.TemporaryDirectory() as tmp:
+        if not fatimage.export_tree(path, "phrases", tmp):
+            raise CLIError("%s: no phrases/ folder on this card image" % path)
+        before = _snapshot(tmp)
+        yield tmp, lambda p: p.replace(tmp + os.sep, path + "::/")
+        if write:
+            after = _snapshot(tmp)
+            changed = sorted(rel for rel in after if before.get(rel) != after[rel])
+            gone = sorted(rel for rel in before if rel not in after)
+            if changed or gone:
+                with fatimage.edit(path) as work:
+                    for rel in changed:
+                        fatimage.put(work, os.path.join(tmp, rel), rel)
+                    for rel in gone:
+                        fatimage.run(["mdel", "-i", work, "::/" + rel])
+
+
 def add_arguments(parser):
     parser.add_argument("action", choices=["check", "render"])
-    parser.add_argument("dir", help="SD card root holding phrases/, or the phrases folder")
+    parser.add_argument("dir", help="SD card root holding phrases/, the phrases folder, or a FAT "
+                        "card image (sd.img)")
     parser.add_argument("--text-only", action="store_true",
                         help="check: do not require clips (a bank not rendered yet)")
 
 
 def run(args):
-    root = sd_root(args.dir)
-    if args.action == "render":
-        render(root)
-        return 0
-    bank = check(root, audio=not args.text_only)
-    return 1 if bank.problems else 0
+    with card(args.dir, write=args.action == "render") as (root, name):
+        def log(msg):
+            print(name(msg))
+        if args.action == "render":
+            render(root, log=log)
+            return 0
+        bank = check(root, audio=not args.text_only, log=log)
+        return 1 if bank.problems else 0

@@ -60,10 +60,9 @@ def latent_from_entropy_file(path, model):
 
 
 def add_arguments(p):
-    p.add_argument("model", help=".tgw weight file")
-    p.add_argument("--entropy", required=True, help="entropy file: its first 200 bytes make the latent")
-    p.add_argument("-o", "--output", required=True, help="output PNG (64x64)")
-    p.add_argument("--upscale", type=int, default=0, help="also write an upscaled copy (e.g. 8)")
+    from tinygan import device
+
+    device.add_cat_arguments(p)
 
 
 def run(args):

@@ -3,22 +3,24 @@
 Layout of the card (docs/app.md):
     model.tgw        the weight file (default: weights/default.tgw)
     entropy.bin      the entropy pool (default: the shipped sample pool, NOT quantum)
-    entropy.cur      the pool's cursor (fresh: 0), see scripts/entropy.py
+    entropy.cur      the pool's cursor (fresh: 0; an existing card's is kept), scripts/entropy.py
     phrases/...      the phrase bank (repo sdcard/phrases), clips rendered with espeak-ng
-    scripts/*.py     the device application, for `mpremote cp` or copying by hand
+    (no scripts/: the firmware has the application frozen in; `tinygan deploy --port` puts an
+    overriding copy in scripts/, first on the firmware's sys.path after '')
+    boot.py, main.py run at power-on (when the repository's sdcard/ has them)
     ENTROPY-README.txt  what the pool is and how to replace it
     PHRASES-README.txt  how to edit the phrase bank with a file manager
 The image is FAT32 (mkfs.fat + mcopy); FAT32 needs >= 33 MiB, so the size is at least 40 MiB.
 """
 import os
 import shutil
-import subprocess
 
-from tinygan.appshim import DEFAULT_WEIGHTS, SCRIPTS, SDCARD_SRC, use_scripts
+from tinygan.appshim import DEFAULT_WEIGHTS, SCRIPTS, SDCARD_SRC
 from tinygan.cli import CLIError
-from tinygan import phrases
+from tinygan import cardentropy, fatimage, phrases
 
 SAMPLE_POOL = os.path.join(SDCARD_SRC, "entropy.bin")
+STARTUP = ("boot.py", "main.py")
 
 
 def _copy(src, dst):
@@ -28,12 +30,12 @@ def _copy(src, dst):
 
 
 def build_folder(out, model=DEFAULT_WEIGHTS, pool=SAMPLE_POOL, phrases_src=SDCARD_SRC,
-                 log=print):
-    """Builds (or refreshes) the card in folder `out`. An existing pool + cursor in `out` are
-    kept as they are (rebuilding must never rewind the cursor over used entropy), and so are
-    phrase texts and recordings already there (the card owner's edits)."""
-    use_scripts()
-    import entropy
+                 card_image=None, log=print):
+    """Builds (or refreshes) the card in folder `out`. An existing pool + cursor in `out`, or in
+    the existing `card_image` that will be rebuilt from it, are kept (the larger cursor of the
+    same pool; two different pools are refused): rebuilding never rewinds the cursor over used
+    entropy. `pool` only fills a card that has none. Phrase texts and recordings already in `out`
+    are kept too (the card owner's edits)."""
     if not os.path.exists(model):
         raise CLIError("model %s not found (train + export one, or pass --model)" % model)
     if not os.path.exists(pool):
@@ -41,18 +43,22 @@ def build_folder(out, model=DEFAULT_WEIGHTS, pool=SAMPLE_POOL, phrases_src=SDCAR
     os.makedirs(out, exist_ok=True)
     _copy(model, os.path.join(out, "model.tgw"))
     log("sdcard: model %s (%d bytes)" % (model, os.path.getsize(model)))
-    pool_out = os.path.join(out, entropy.POOL_NAME)
-    cur_out = os.path.join(out, entropy.CURSOR_NAME)
-    if os.path.exists(pool_out) and os.path.exists(cur_out):
-        log("sdcard: keeping the existing entropy pool and cursor in %s" % out)
-    else:
-        _copy(pool, pool_out)
-        entropy.init_cursor(cur_out + ".tmp", 0)
-        os.replace(cur_out + ".tmp", cur_out)
-        log("sdcard: entropy pool %s (%d bytes), cursor 0" % (pool, os.path.getsize(pool)))
+    # The entropy rule (tinygan/cardentropy.py): never a cursor behind the card's.
+    state = cardentropy.merge(cardentropy.read_folder(out),
+                              cardentropy.read_image(card_image) if card_image else None)
+    if state is None:
+        with open(pool, "rb") as f:
+            state = cardentropy.State("the fresh pool %s" % pool, f.read(), 0)
+    cardentropy.write_folder(out, state, log)
     for readme in ("ENTROPY-README.txt", "PHRASES-README.txt"):
         if os.path.exists(os.path.join(SDCARD_SRC, readme)):
             _copy(os.path.join(SDCARD_SRC, readme), os.path.join(out, readme))
+    # boot.py and main.py, when the repository's card has them, run at power-on; the card's own
+    # (maybe edited) copies are the card owner's and stay.
+    for name in STARTUP:
+        src, dst = os.path.join(SDCARD_SRC, name), os.path.join(out, name)
+        if os.path.exists(src) and not os.path.exists(dst):
+            _copy(src, dst)
     # Texts already on the card are the card owner's (maybe edited): copy only missing ones.
     src = os.path.join(phrases_src, "phrases")
     kept = 0
@@ -69,10 +75,6 @@ def build_folder(out, model=DEFAULT_WEIGHTS, pool=SAMPLE_POOL, phrases_src=SDCAR
     if kept:
         log("sdcard: kept %d phrase texts already on the card" % kept)
     phrases.render(out, log=log)
-    os.makedirs(os.path.join(out, "scripts"), exist_ok=True)
-    for name in sorted(os.listdir(SCRIPTS)):
-        if name.endswith(".py"):
-            _copy(os.path.join(SCRIPTS, name), os.path.join(out, "scripts", name))
     return out
 
 
@@ -82,9 +84,7 @@ def _tree_bytes(folder):
 
 def build_image(folder, image, size_mib=None, log=print):
     """FAT32 image holding the folder's content; written to image + '.tmp', then renamed."""
-    for tool in ("mkfs.fat", "mcopy", "mmd"):
-        if shutil.which(tool) is None:
-            raise CLIError("%s not found (Debian: dosfstools, mtools; .ci/install has them)" % tool)
+    fatimage.need_tools("mkfs.fat", "mcopy")
     need = _tree_bytes(folder)
     if size_mib is None:
         size_mib = max(40, int(need * 1.3 / 2**20) + 8)
@@ -92,10 +92,9 @@ def build_image(folder, image, size_mib=None, log=print):
     with open(tmp, "wb") as f:
         f.truncate(size_mib * 2**20)
     try:
-        _run(["mkfs.fat", "-F", "32", "-n", "TINYGAN", tmp])
-        env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+        fatimage.run(["mkfs.fat", "-F", "32", "-n", "TINYGAN", tmp])
         for name in sorted(os.listdir(folder)):
-            _run(["mcopy", "-s", "-i", tmp, os.path.join(folder, name), "::/"], env)
+            fatimage.run(["mcopy", "-s", "-i", tmp, os.path.join(folder, name), "::/"])
         os.replace(tmp, image)
     except BaseException:
         if os.path.exists(tmp):
@@ -105,18 +104,14 @@ def build_image(folder, image, size_mib=None, log=print):
     return image
 
 
-def _run(cmd, env=None):
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if r.returncode != 0:
-        raise CLIError("%s failed: %s" % (cmd[0], (r.stderr or r.stdout).strip()))
-
-
 def add_arguments(parser):
     parser.add_argument("action", choices=["build"])
     parser.add_argument("--out", required=True, help="folder to build the card in")
-    parser.add_argument("--image", help="also write a FAT32 image of it to this file")
+    parser.add_argument("--image", help="also write a FAT32 image of it to this file (an existing "
+                        "card image's entropy cursor is kept, never rewound)")
     parser.add_argument("--model", default=DEFAULT_WEIGHTS)
-    parser.add_argument("--pool", default=SAMPLE_POOL, help="entropy pool to put on the card")
+    parser.add_argument("--pool", default=SAMPLE_POOL,
+                        help="entropy pool for a card that has none (default: the sample pool)")
     parser.add_argument("--size-mib", type=int, help="image size (default: content + margin)")
 
 
@@ -124,7 +119,11 @@ def run(args):
     out = os.path.abspath(args.out)
     if out == SDCARD_SRC or out.startswith(SCRIPTS):
         raise CLIError("--out must not be inside the repository's source folders")
-    build_folder(out, model=args.model, pool=args.pool)
+    card_image = None
+    if args.image and os.path.exists(args.image):
+        fatimage.check_fat(args.image)  # never overwrite what is not a card image
+        card_image = args.image
+    build_folder(out, model=args.model, pool=args.pool, card_image=card_image)
     if args.image:
         build_image(out, args.image, args.size_mib)
     return 0

@@ -3,6 +3,7 @@
 `read_tgw` applies every check of the format document in its order and raises `TgwError` naming
 the field, layer or chunk at fault; a file it accepts is safe for the engine to run.
 """
+import math
 import struct
 import zlib
 
@@ -17,6 +18,9 @@ DESC_SIZE = 64
 DESC_OFFSET = 64
 GROUP = 4
 N_THRESH = 255
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+NAME_BYTES = 32
+OUT_C = 3  # the image is RGB, HWC, channel 0 red
 
 KIND_K4S1P0 = 1  # 1x1 input -> 4x4 output (the first DCGAN layer)
 KIND_K4S2P1 = 2  # doubles H and W
@@ -229,7 +233,7 @@ def write_tgw(model):
     model.file_size = offset
 
     header = bytearray(HEADER_SIZE)
-    name = model.name.encode("utf-8")[:32]
+    name = encode_name(model.name)
     _HEADER.pack_into(header, 0, MAGIC, VERSION, HEADER_SIZE, model.file_size, len(model.layers),
                       model.latent_dim, model.latent_inv_scale, model.out_h, model.out_w,
                       model.out_c, 0, name)
@@ -266,10 +270,43 @@ def _parse_header(data):
     _check(1 <= n_layers <= MAX_LAYERS, "n_layers: %d (must be 1..%d)" % (n_layers, MAX_LAYERS))
     used_end = DESC_OFFSET + n_layers * DESC_SIZE
     _check(not any(data[used_end:HEADER_SIZE - 4]), "reserved header bytes: not zero")
-    model = TgwModel([], latent_dim, inv_scale, out_h, out_w, out_c,
-                     name.rstrip(b"\0").decode("utf-8", "replace"))
+    _check(latent_dim % 2 == 0, odd_latent_message(latent_dim))
+    _check(inv_scale >= 1, "latent_inv_scale: %d (must be 1..65535)" % inv_scale)
+    _check(out_c == OUT_C, "out_c: %d (the image is RGB: 3)" % out_c)
+    model = TgwModel([], latent_dim, inv_scale, out_h, out_w, out_c, _parse_name(name))
     model.file_size = file_size
     return model, n_layers
+
+
+def odd_latent_message(latent_dim):
+    """The one message every tool gives for an odd latent size (scripts/latent.py has its twin)."""
+    return ("latent_dim: %d is odd (the latent is made of Box-Muller pairs, so latent_dim must be even)"
+            % latent_dim)
+
+
+def _parse_name(raw):
+    """The header's name: UTF-8, then NUL padding to 32 bytes (nothing after the first NUL)."""
+    end = raw.find(b"\0")
+    text = raw if end < 0 else raw[:end]
+    _check(end < 0 or not any(raw[end:]), "name: bytes after the terminating NUL must be zero")
+    try:
+        return text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TgwError("name: not valid UTF-8")
+
+
+def encode_name(name):
+    """The name field's bytes: UTF-8 cut at a character boundary to fit 32 bytes."""
+    if "\0" in name:
+        raise ValueError("model name %r contains a NUL character" % name)
+    raw = name.encode("utf-8")[:NAME_BYTES]
+    while raw:
+        try:
+            raw.decode("utf-8")
+            return raw
+        except UnicodeDecodeError:  # a multi-byte character cut at the end
+            raw = raw[:-1]
+    return raw
 
 
 def _parse_descriptor(data, i):
@@ -287,6 +324,8 @@ def _check_descriptor(d, i, n_layers, prev, model, file_size):
     want_act = ACT_THRESHOLD if last else ACT_REQUANT
     _check(d["act"] == want_act, "%s: act %s (the last layer is threshold, others requant)"
            % (where, ACT_NAMES[d["act"]]))
+    _check(prev is not None or d["kind"] == KIND_K4S1P0,
+           "layer 0: kind must be convt_k4s1p0 (the first layer takes the 1x1 latent)")
     if prev is None:
         _check(d["cin"] == model.latent_dim, "%s: cin %d != latent_dim %d" % (where, d["cin"], model.latent_dim))
         _check(d["in_h"] == 1 and d["in_w"] == 1, "%s: in_h/in_w must be 1x1" % where)
@@ -337,7 +376,23 @@ def _check_descriptor(d, i, n_layers, prev, model, file_size):
     _check(end <= file_size, "%s: chunks end at %d, past file_size %d" % (where, end, file_size))
     if last:
         _check(end == file_size, "%s: chunks end at %d but file_size is %d" % (where, end, file_size))
+    _check_scales(d, i, prev, last)
     return end
+
+
+def _positive_finite(x):
+    return math.isfinite(x) and x > 0
+
+
+def _check_scales(d, i, prev, last):
+    """The informational float fields: real scales (finite, > 0), chained, 0 for THRESHOLD's output."""
+    _check(_positive_finite(d["in_scale"]), "layer %d: in_scale must be finite and > 0" % i)
+    _check(prev is None or d["in_scale"] == prev["out_scale"],
+           "layer %d: in_scale differs from layer %d out_scale" % (i, i - 1))
+    if last:
+        _check(d["out_scale"] == 0, "layer %d: out_scale must be 0 (threshold layer)" % i)
+    else:
+        _check(_positive_finite(d["out_scale"]), "layer %d: out_scale must be finite and > 0 (requant layer)" % i)
 
 
 def _parse_params(data, d, i):
@@ -370,29 +425,135 @@ def _parse_params(data, d, i):
     return out
 
 
+# ----------------------------------------------------------------------------- accumulator bounds
+# docs/weight-format.md, "The int32 rule": for every output channel, every partial sum the engine
+# can form (any subset of the terms w * (x - in_zp), with or without the bias) and the requant
+# input acc << shift stay inside int32, for every input the engine accepts.
+
+def input_range(layer_index):
+    """(lo, hi) of an input value minus its zero point: any int8 latent value for layer 0, 0..255 after."""
+    return (-128, 127) if layer_index == 0 else (0, 255)
+
+
+def valid_taps(kind, in_h, in_w):
+    """Indices of the taps that land inside the input at some output pixel (all of them at once at
+    the pixel with the most): a stride-2 tap index 1 needs a second input row (column)."""
+    if kind == KIND_K4S1P0:
+        return [0]
+    return [t for t in range(4) if (t >> 1 == 0 or in_h >= 2) and (t & 1 == 0 or in_w >= 2)]
+
+
+def _channel_problems(f, i, bias, shift, w):
+    """Which channel slots of which chunks break a chunk rule, from the weights w [n_chunks, chunk_bytes].
+
+    Returns (bad [n_chunks, slots] bool, message(chunk, slot)). Slot k of chunk c is channel
+    (c // phase_blocks) * chunk_groups * 4 + k; channels >= cout are padding (weights must be 0).
+    """
+    cg, cp = f["chunk_groups"], f["chunk_phases"]
+    phases, taps = KIND_PHASES_TAPS[f["kind"]]
+    n, slots, cout = f["n_chunks"], f["chunk_groups"] * GROUP, f["cout"]
+    w = w.reshape(n, cg, cp, f["cin"], taps, GROUP)
+    tap_ix = valid_taps(f["kind"], f["in_h"], f["in_w"])
+    xlo, xhi = input_range(i)
+    chan = (np.arange(n) // (phases // cp))[:, None] * slots + np.arange(slots)[None, :]
+    real = chan < cout
+    b = np.concatenate([np.asarray(bias, np.int64), np.zeros(slots, np.int64)])[chan]
+    s = np.zeros_like(b)
+    if shift is not None:
+        s = np.concatenate([np.asarray(shift, np.int64), np.zeros(slots, np.int64)])[chan]
+    left = np.where(real & (s > 0), s, 0)
+
+    def breaks_rule(lo, hi):
+        acc = real & ((np.maximum(b, 0) + hi > INT32_MAX) | (np.minimum(b, 0) + lo < INT32_MIN))
+        shifted = (left > 0) & ((b + hi > (INT32_MAX >> left)) | (b + lo < (INT32_MIN >> left)))
+        return acc, shifted
+
+    # Any int8 weights (|w| <= 128) bound the terms by +-worst: where even that keeps the rule, the
+    # exact sums cannot break it, and the 12.6M weights of a full model need not be summed.
+    worst = 128 * f["cin"] * len(tap_ix) * max(-xlo, xhi)
+    acc_bad, shift_bad = breaks_rule(-worst, worst)
+    if acc_bad.any() or shift_bad.any():
+        used = w[:, :, :, :, tap_ix, :]
+        total = used.sum(axis=(3, 4), dtype=np.int64)                              # T [n, cg, cp, 4]
+        absolute = np.abs(used.astype(np.int16)).sum(axis=(3, 4), dtype=np.int64)  # S
+        pos, neg = (absolute + total) // 2, (absolute - total) // 2               # P, N
+        hi = (xhi * pos - xlo * neg).max(axis=2).reshape(n, slots)  # the terms' range over the phases
+        lo = (xlo * pos - xhi * neg).min(axis=2).reshape(n, slots)
+        acc_bad, shift_bad = breaks_rule(lo, hi)
+    pad_bad = np.zeros_like(acc_bad)
+    if cout % GROUP:  # the last channel group has padding lanes
+        last = (cout - 1) // GROUP
+        chunks = slice(last // cg * (phases // cp), (last // cg + 1) * (phases // cp))
+        lanes = w[chunks, last % cg, :, :, :, cout % GROUP:]
+        pad_bad[chunks, (last % cg) * GROUP + cout % GROUP:] = np.any(lanes != 0, axis=(1, 2, 3))
+
+    def message(c, k):
+        ch = int(chan[c, k])
+        if pad_bad[c, k]:
+            return "layer %d chunk %d: weights of padding channel %d not zero" % (i, c, ch)
+        if acc_bad[c, k]:
+            return ("layer %d channel %d: accumulator can overflow int32 (bias %d, weights x inputs %d..%d)"
+                    % (i, ch, int(b[c, k]), xlo, xhi))
+        return "layer %d channel %d: shift %d makes acc << shift overflow int32" % (i, ch, int(s[c, k]))
+
+    return acc_bad | shift_bad | pad_bad, message
+
+
+def layer_weight_problem(layer, i):
+    """The reader's message for the first chunk of a Layer (index i) that breaks the int32 rule or
+    has non-zero padding-channel weights, or None. The exporter calls it before writing."""
+    f = {name: getattr(layer, name) for name in ("kind", "cin", "cout", "in_h", "in_w", "chunk_groups", "chunk_phases")}
+    f["n_chunks"] = layout_n_chunks(layer.kind, layer.cout, layer.chunk_groups, layer.chunk_phases)
+    w = np.asarray(layer.packed, dtype=np.int8).reshape(f["n_chunks"], -1)
+    bad, message = _channel_problems(f, i, layer.bias, layer.shift, w)
+    hits = np.argwhere(bad)
+    return message(*hits[0]) if hits.size else None
+
+
+def _check_chunks(d, i, params, region, check_crc):
+    """Chunk checks in the C engine's streaming order: per chunk its CRC, its zero padding, then its
+    channels in order (int32 rule, padding channels)."""
+    n = d["n_chunks"]
+    problems = []  # (chunk, rank, message()) candidates; the smallest wins
+    if check_crc:
+        bad = [c for c in range(n) if crc32(region[c].tobytes()) != int(params["chunk_crc"][c])]
+        if bad:
+            problems.append((bad[0], 0, lambda c=bad[0]: "layer %d chunk %d: CRC mismatch (weights corrupted)" % (i, c)))
+    pad = np.flatnonzero(np.any(region[:, d["chunk_bytes"]:], axis=1))
+    if pad.size:
+        problems.append((int(pad[0]), 1, lambda c=int(pad[0]): "layer %d chunk %d: padding not zero" % (i, c)))
+    bad, message = _channel_problems(d, i, params["bias"], params.get("shift"),
+                                     region[:, :d["chunk_bytes"]].view(np.int8))
+    hits = np.argwhere(bad)
+    if hits.size:
+        problems.append((int(hits[0][0]), 2, lambda: message(*hits[0])))
+    if problems:
+        raise TgwError(min(problems, key=lambda p: p[:2])[2]())
+
+
 def read_tgw(source, check_chunks=True):
-    """Parse and validate a .tgw file (path or bytes). Raises TgwError naming what is wrong."""
+    """Parse and validate a .tgw file (path or bytes). Raises TgwError naming what is wrong.
+
+    Order (docs/weight-format.md, Checks): the header, every descriptor, then layer by layer its
+    parameter block and its chunks. check_chunks=False skips only the chunk CRCs.
+    """
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     else:
         with open(source, "rb") as f:
             data = f.read()
     model, n_layers = _parse_header(data)
-    prev = None
+    descriptors, prev = [], None
     for i in range(n_layers):
         d = _parse_descriptor(data, i)
         _check_descriptor(d, i, n_layers, prev, model, model.file_size)
-        params = _parse_params(data, d, i)
-        chunks = []
-        for c in range(d["n_chunks"]):
-            off = d["chunk_offset"] + c * d["chunk_stride"]
-            raw = data[off:off + d["chunk_stride"]]
-            if check_chunks:
-                _check(crc32(raw) == int(params["chunk_crc"][c]),
-                       "layer %d chunk %d: CRC mismatch (weights corrupted)" % (i, c))
-            chunks.append(raw[:d["chunk_bytes"]])
-        packed = np.frombuffer(b"".join(chunks), dtype=np.int8)
-        layer = Layer(packed=packed, **params, **d)
-        model.layers.append(layer)
+        descriptors.append(d)
         prev = d
+    for i, d in enumerate(descriptors):
+        params = _parse_params(data, d, i)
+        region = np.frombuffer(data, dtype=np.uint8, count=d["n_chunks"] * d["chunk_stride"],
+                               offset=d["chunk_offset"]).reshape(d["n_chunks"], d["chunk_stride"])
+        _check_chunks(d, i, params, region, check_chunks)
+        packed = np.ascontiguousarray(region[:, :d["chunk_bytes"]]).view(np.int8).reshape(-1)
+        model.layers.append(Layer(packed=packed, **params, **d))
     return model

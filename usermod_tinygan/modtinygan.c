@@ -8,8 +8,10 @@
  *
  * The weight file is read through MicroPython's stream protocol (seek ioctl + read), so the same
  * code reads a FAT file on the board's SD card, a host file on the unix port and a file on the
- * QEMU board's disk image. The arena is allocated once per Model on the GC heap: the engine itself
- * never allocates. Reads are synchronous here; the V3F core's asynchronous reader is the board
+ * QEMU board's disk image. The arena is allocated once per Model: on the GC heap, or, where the
+ * port defines MICROPY_TINYGAN_ARENA_SIZE, in a static buffer the board's linker script places
+ * (on the CH32H417 in the V5F's zero-wait DTCM; the GC heap then holds only Python objects). The
+ * engine itself never allocates. Reads are synchronous here; the V3F core's asynchronous reader is the board
  * port's business (tg_source.start/wait), not the binding's.
  */
 #include <string.h>
@@ -44,6 +46,39 @@ typedef struct {
 } tinygan_model_obj_t;
 
 static const mp_obj_type_t tinygan_model_type;
+
+/* ------------------------------------------------------------------ arena */
+
+#ifdef MICROPY_TINYGAN_ARENA_SIZE
+/* One static arena for the board: the newest Model whose arena fits owns it (an application
+ * opens one model); a Model that lost it to a newer one refuses to run instead of sharing it.
+ * The section name starts with .bss so any linker script zeroes it; a board may place it. */
+static uint8_t board_arena[MICROPY_TINYGAN_ARENA_SIZE] __attribute__((section(".bss.tg_arena"), aligned(16)));
+static const void *board_arena_owner;
+#endif
+
+static uint8_t *arena_for(const void *owner, size_t size)
+{
+    #ifdef MICROPY_TINYGAN_ARENA_SIZE
+    if (size <= sizeof(board_arena)) {
+        board_arena_owner = owner;
+        return board_arena;
+    }
+    #endif
+    (void)owner;
+    return m_new(uint8_t, size);
+}
+
+static void arena_check_owner(const tinygan_model_obj_t *self)
+{
+    #ifdef MICROPY_TINYGAN_ARENA_SIZE
+    if (self->arena == board_arena && board_arena_owner != self) {
+        mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("a newer Model holds the board's arena: use that one"));
+    }
+    #else
+    (void)self;
+    #endif
+}
 
 static MP_NORETURN void raise_engine(const tg_error *err)
 {
@@ -85,7 +120,7 @@ static int progress_cb(void *ctx, int layer, int chunk, int n_chunks)
     int stop = 0;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        mp_handle_pending(MP_HANDLE_PENDING_CALLBACKS_AND_EXCEPTIONS);
+        mp_event_handle_nowait(); /* the port's event hook (console poll for Ctrl-C), then pending */
         if (self->progress != mp_const_none) {
             mp_obj_t r = mp_call_function_n_kw(self->progress, 3, 0,
                                                (const mp_obj_t[]){MP_OBJ_NEW_SMALL_INT(layer), MP_OBJ_NEW_SMALL_INT(chunk),
@@ -135,7 +170,7 @@ static mp_obj_t tinygan_model_make_new(const mp_obj_type_t *type, size_t n_args,
         raise_engine(&err);
     }
     self->arena_size = tg_arena_size(&self->model);
-    self->arena = m_new(uint8_t, self->arena_size);
+    self->arena = arena_for(self, self->arena_size);
     if (tg_check(&self->model, &self->src, self->arena, self->arena_size, 0, &err) != TG_OK) {
         raise_engine(&err);
     }
@@ -147,6 +182,7 @@ static void model_enter(tinygan_model_obj_t *self)
     if (self->busy) {
         mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("Model is busy (called from its own progress callback)"));
     }
+    arena_check_owner(self);
     self->busy = true;
 }
 

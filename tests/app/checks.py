@@ -375,6 +375,39 @@ def bank_broken_edits_reported_and_skipped():
     assert len(picks) == 3 and picks[0][0] == "motivated s1 c1", picks
 
 
+def bank_stale_clip_reported_own_recording_not():
+    """A clip render wrote (listed in phrases/.rendered.txt, written here by hand with CRCs
+    computed here) whose text changed is reported as stale and left out; a white-space-only
+    edit is not a change; a person's own recording over a rendered clip is never stale."""
+    import binascii
+    root = WORK + "/b3"
+    rmtree(root)
+    make_bank(root, (3, 2, 2, 2))
+    s1 = root + "/phrases/motivated/1-slot"
+    lines = [b"# hand-written manifest"]
+    for i in (1, 2, 3):
+        clip = read("%s/%02d.wav" % (s1, i))
+        text = ("motivated s1 c%d" % i).encode()
+        lines.append(b"%d %08x %08x motivated/1-slot/%02d.wav" % (
+            len(clip), binascii.crc32(clip) & 0xFFFFFFFF, binascii.crc32(text) & 0xFFFFFFFF, i))
+    lines.append(b"garbage line")
+    write(root + "/phrases/" + phrasebank.MANIFEST, b"\n".join(lines) + b"\n")
+    bank = phrasebank.Bank(root)
+    assert len(bank.problems) == 1 and "line 5 unreadable" in bank.problems[0], bank.problems
+    write(s1 + "/01.txt", b"  motivated \t s1   c1\r\n")   # same words: not stale
+    write(s1 + "/02.txt", b"new words for two")            # rendered clip, new text: stale
+    write(s1 + "/03.txt", b"new words for three")          # ... but a person recorded it anew
+    wav.write(s1 + "/03.wav", tone(999, period=40))
+    bank = phrasebank.Bank(root)
+    stale = [p for p in bank.problems if "stale" in p]
+    assert len(stale) == 1, bank.problems
+    assert stale[0].startswith(s1 + "/02.wav: stale clip") and s1 + "/02.txt" in stale[0], stale
+    texts = [c[0] for c in bank.slots["motivated"][0]]
+    assert texts == ["motivated s1 c1", "new words for three"], texts
+    # Text-only loading (no clips needed) does not look at clips at all.
+    assert phrasebank.Bank(root, audio=False).problems == []
+
+
 # ---- the app with a stand-in model -----------------------------------------------------------
 
 class FakeModel:
@@ -386,11 +419,25 @@ class FakeModel:
         read(path)  # the model file must exist on the card
         self.seen = []
 
+    def verify(self):
+        pass
+
     def generate(self, z, out=None, progress=None):
         self.seen.append(bytes(z))
         if progress:
             progress(0, 0, 1)
-        return bytearray((z[i % len(z)] + i) & 0xFF for i in range(64 * 64 * 3))
+        img = bytearray((z[i % len(z)] + i) & 0xFF for i in range(64 * 64 * 3))
+        if out is None:
+            return img
+        out[:] = img
+        return out
+
+
+class CorruptModel(FakeModel):
+    """A card whose weight file fails its check: verify() names layer and chunk."""
+
+    def verify(self):
+        raise app.engine_error()("layer 2 chunk 5: CRC mismatch (weights corrupted)")
 
 
 def app_one_cat(root=None):
@@ -446,6 +493,43 @@ def app_main_stops_when_exhausted():
     assert [l for l in logs if "NOT quantum" in l], logs
 
 
+def app_corrupt_model_takes_no_entropy():
+    """A model that fails verify() at load: a STOP naming layer and chunk, status 1, no
+    exception, and the pool's cursor where it was (not one byte taken)."""
+    root = WORK + "/sd3"
+    rmtree(root)
+    make_bank(root, (2, 2, 2, 2))
+    make_pool(root, pattern(1000, 3))
+    write(root + "/model.tgw", b"stand-in")
+    before = read(root + "/" + entropy.CURSOR_NAME)
+    logs = []
+    assert app.main(hw_host.Board(root, count=2), CorruptModel, log=logs.append) == 1
+    stops = [l for l in logs if l.startswith("STOP: ")]
+    assert len(stops) == 1 and "layer 2 chunk 5: CRC mismatch" in stops[0], logs
+    assert "no entropy was taken" in stops[0], stops
+    assert read(root + "/" + entropy.CURSOR_NAME) == before
+    assert not [l for l in logs if l.startswith("entropy: reserved")], logs
+
+
+def app_reuses_its_image_buffer():
+    """main() hands the engine one image buffer for every cat (out=), no per-cat allocation."""
+    root = WORK + "/sd4"
+    rmtree(root)
+    make_bank(root, (2, 2, 2, 2))
+    make_pool(root, pattern(2000, 4))
+    write(root + "/model.tgw", b"stand-in")
+    outs = []
+
+    class Recording(FakeModel):
+        def generate(self, z, out=None, progress=None):
+            outs.append(out)
+            return FakeModel.generate(self, z, out, progress)
+
+    assert app.main(hw_host.Board(root, count=3), Recording, log=lambda *a: None) == 0
+    assert len(outs) == 3 and outs[0] is not None, outs
+    assert outs[0] is outs[1] and outs[1] is outs[2]
+
+
 def board_stub_says_it_waits_for_the_port():
     import hw_ch32h417
     try:
@@ -459,8 +543,10 @@ for fn in (entropy_sequential_and_exhaustion, entropy_fallback_is_flagged,
            entropy_corrupt_cursor_refused, entropy_power_cut_every_write,
            uniform_exact_over_all_bytes, mood_uses_one_bit, wav_errors_name_file_and_problem,
            speech_streams_back_to_back_in_bounded_memory, wav_sink_roundtrip,
-           bank_valid_and_counts, bank_broken_edits_reported_and_skipped, app_one_cat,
-           app_main_stops_when_exhausted, board_stub_says_it_waits_for_the_port):
+           bank_valid_and_counts, bank_broken_edits_reported_and_skipped,
+           bank_stale_clip_reported_own_recording_not, app_one_cat,
+           app_main_stops_when_exhausted, app_corrupt_model_takes_no_entropy, app_reuses_its_image_buffer,
+           board_stub_says_it_waits_for_the_port):
     check(fn)
 
 if EXTRA:

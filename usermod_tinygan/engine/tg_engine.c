@@ -150,6 +150,8 @@ static tg_status stream_chunks(const tg_model *m, const tg_source *src, int i, c
                              ": CRC mismatch (weights corrupted or truncated read)", TG_END);
             break;
         }
+        if ((status = tg_check_chunk(m, i, c, buf, (const int32_t *)(const void *)b->params, err)) != TG_OK)
+            break;
         uint32_t t2 = now(hooks);
         if (fn && (status = fn(ctx, c, (const int8_t *)buf)) != TG_OK)
             break;

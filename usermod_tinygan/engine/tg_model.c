@@ -1,5 +1,7 @@
-/* Weight-file header reader and validator: the checks of docs/weight-format.md, in its order,
- * with the same verdicts as the Python reader (tinygan/tgw.py). Messages name what failed. */
+/* Weight-file header reader and validator: steps 1-4 of the checks of docs/weight-format.md, in
+ * its order, with the same verdicts as the Python reader (tinygan/tgw.py); step 5 (parameter
+ * blocks) is in tg_engine.c, step 6 (chunks) in tg_engine.c and tg_chunk.c. Messages name what
+ * failed. */
 #include <string.h>
 
 #include "tg_engine.h"
@@ -74,6 +76,8 @@ static tg_status check_layer(const tg_model *m, int i, tg_error *err)
         FAIL(TG_ERR_FORMAT, i, -1, "layer ", TG_I(i), ": act ", TG_I(l->act), " unknown", TG_END);
     if (l->act != (last ? TG_ACT_THRESHOLD : TG_ACT_REQUANT))
         FAIL(TG_ERR_FORMAT, i, -1, "layer ", TG_I(i), ": act (the last layer is threshold, others requant)", TG_END);
+    if (!prev && l->kind != TG_KIND_K4S1P0)
+        FAIL(TG_ERR_FORMAT, i, -1, "layer 0: kind must be convt_k4s1p0 (the first layer takes the 1x1 latent)", TG_END);
     if (!prev) {
         if (l->cin != m->latent_dim)
             FAIL(TG_ERR_FORMAT, i, -1, "layer 0: cin ", TG_I(l->cin), " != latent_dim ", TG_I(m->latent_dim), TG_END);
@@ -132,6 +136,80 @@ static tg_status check_layer(const tg_model *m, int i, tg_error *err)
     return TG_OK;
 }
 
+/* The descriptor's f32 scales, judged on their bits (the reader does no float arithmetic): real
+ * scales are finite and > 0 (sign clear, exponent not all ones, not zero), a layer's in_scale is
+ * the previous layer's out_scale, and a THRESHOLD layer's out_scale is 0 (+0 or -0). */
+static int positive_finite(uint32_t bits) { return !(bits >> 31) && ((bits >> 23) & 0xFFu) != 0xFFu && bits; }
+
+static tg_status check_scales(const tg_model *m, int i, const uint8_t *d, tg_error *err)
+{
+    uint32_t in_scale = rd32(d + 48), out_scale = rd32(d + 52);
+    if (!positive_finite(in_scale))
+        FAIL(TG_ERR_FORMAT, i, -1, "layer ", TG_I(i), ": in_scale must be finite and > 0", TG_END);
+    if (i && in_scale != rd32(d - 64 + 52))
+        FAIL(TG_ERR_FORMAT, i, -1, "layer ", TG_I(i), ": in_scale differs from layer ", TG_I(i - 1), " out_scale", TG_END);
+    if (i == m->n_layers - 1) {
+        if (out_scale & 0x7FFFFFFFu)
+            FAIL(TG_ERR_FORMAT, i, -1, "layer ", TG_I(i), ": out_scale must be 0 (threshold layer)", TG_END);
+    } else if (!positive_finite(out_scale)) {
+        FAIL(TG_ERR_FORMAT, i, -1, "layer ", TG_I(i), ": out_scale must be finite and > 0 (requant layer)", TG_END);
+    }
+    return TG_OK;
+}
+
+/* Strict UTF-8 (Unicode 15, table 3-7: no overlong forms, no surrogates, nothing past U+10FFFF),
+ * the same verdict as Python's bytes.decode("utf-8"). */
+static int valid_utf8(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        size_t len;
+        uint8_t lo = 0x80, hi = 0xBF; /* the allowed range of the second byte */
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            lo = c == 0xE0 ? 0xA0 : 0x80;
+            hi = c == 0xED ? 0x9F : 0xBF;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            lo = c == 0xF0 ? 0x90 : 0x80;
+            hi = c == 0xF4 ? 0x8F : 0xBF;
+        } else {
+            return 0;
+        }
+        if (i + len > n || s[i + 1] < lo || s[i + 1] > hi)
+            return 0;
+        for (size_t k = 2; k < len; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+                return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* The header fields beside the layers: even latent, non-zero inverse scale, RGB, the name. */
+static tg_status check_header_fields(const tg_model *m, const uint8_t *h, tg_error *err)
+{
+    if (m->latent_dim % 2u)
+        FAIL(TG_ERR_FORMAT, -1, -1, "latent_dim: ", TG_I(m->latent_dim),
+             " is odd (the latent is made of Box-Muller pairs, so latent_dim must be even)", TG_END);
+    if (!m->latent_inv_scale)
+        FAIL(TG_ERR_FORMAT, -1, -1, "latent_inv_scale: 0 (must be 1..65535)", TG_END);
+    if (m->out_c != 3)
+        FAIL(TG_ERR_FORMAT, -1, -1, "out_c: ", TG_I(m->out_c), " (the image is RGB: 3)", TG_END);
+    size_t len = strlen(m->name);
+    if (!all_zero(h + 32 + len, 32 - len))
+        FAIL(TG_ERR_FORMAT, -1, -1, "name: bytes after the terminating NUL must be zero", TG_END);
+    if (!valid_utf8((const uint8_t *)m->name, len))
+        FAIL(TG_ERR_FORMAT, -1, -1, "name: not valid UTF-8", TG_END);
+    return TG_OK;
+}
+
 tg_status tg_open(tg_model *m, const tg_source *src, tg_error *err)
 {
     uint8_t h[TG_HEADER_SIZE];
@@ -169,13 +247,15 @@ tg_status tg_open(tg_model *m, const tg_source *src, tg_error *err)
         FAIL(TG_ERR_FORMAT, -1, -1, "n_layers: ", TG_I(m->n_layers), " (must be 1..6)", TG_END);
     if (!all_zero(h + 64 + 64u * m->n_layers, TG_HEADER_SIZE - 4 - 64 - 64u * m->n_layers))
         FAIL(TG_ERR_FORMAT, -1, -1, "reserved header bytes: not zero", TG_END);
+    tg_status st = check_header_fields(m, h, err);
+    if (st)
+        return st;
     for (int i = 0; i < m->n_layers; i++) {
         const uint8_t *d = h + 64 + 64 * i;
         parse_layer(&m->layers[i], d);
         if (!all_zero(d + 56, 8))
             FAIL(TG_ERR_FORMAT, i, -1, "layer ", TG_I(i), ": reserved descriptor bytes not zero", TG_END);
-        tg_status st = check_layer(m, i, err);
-        if (st)
+        if ((st = check_layer(m, i, err)) != TG_OK || (st = check_scales(m, i, d, err)) != TG_OK)
             return st;
     }
     return TG_OK;

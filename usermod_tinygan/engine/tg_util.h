@@ -17,4 +17,8 @@ static inline uint32_t tg_pad_sector(uint32_t n) { return (n + TG_SECTOR - 1u) /
 
 uint32_t tg_param_size(const tg_layer *l);
 
+/* Content checks of chunk c of layer i once its CRC matched (tg_chunk.c): zero padding, zero
+ * padding channels, the int32 rule. params: the layer's parameter block in native int32. */
+tg_status tg_check_chunk(const tg_model *m, int i, int c, const uint8_t *chunk, const int32_t *params, tg_error *err);
+
 #endif

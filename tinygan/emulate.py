@@ -1,0 +1,46 @@
+"""`tinygan emulate qemu|ch32h417 --sd IMG`: the firmware on an emulated board, with a card image.
+
+    tinygan emulate qemu --sd sd.img                      # the REPL on this terminal
+    tinygan emulate qemu --sd sd.img --serial pty         # first line: serial: /dev/pts/N (mpremote)
+    tinygan emulate qemu --sd sd.img --press 3 --out DIR  # the card's main.py starts the app; 3 cats
+
+With --press N --out DIR the board's app (started by the card's main.py) is triggered N times one
+after the other; DIR receives cat-K.png (the 64x64 image the display was given), verdict-K.wav
+(what the DAC was given, in the clip format) and console.log, and the exit status is 0. Any
+failure or time-out exits non-zero with the console's tail. The firmware is built first when it
+is missing (needs MicroPython: docs/micropython-port.md).
+"""
+import importlib
+
+from tinygan.cli import CLIError
+
+BACKENDS = {
+    "qemu": "tinygan.qemu_board",     # QEMU's virt rv32 machine (boards/QEMU_VIRT_RV32)
+    "ch32h417": "tinygan.ch32h417emu.cli",  # the chip on the host's own emulator (boards/CH32H417)
+}
+
+
+def add_arguments(parser):
+    parser.add_argument("board", choices=sorted(BACKENDS), help="the emulated board")
+    parser.add_argument("--sd", help="FAT image of the SD card (tinygan sdcard build --image)")
+    parser.add_argument("--serial", choices=("stdio", "pty"), default="stdio",
+                        help="the console on this terminal (default) or on a pty for mpremote")
+    parser.add_argument("--press", type=int, metavar="N", help="trigger N cats, then exit (needs --out)")
+    parser.add_argument("--out", metavar="DIR", help="where --press writes cat-K.png, verdict-K.wav, console.log")
+    parser.add_argument("--timeout", type=float, metavar="S", help="give up (non-zero exit) after S seconds")
+    parser.add_argument("--firmware", help="firmware to boot instead of the board's default build")
+
+
+def run(args):
+    if args.press is not None:
+        if args.press < 1:
+            raise CLIError("--press must be at least 1")
+        if not args.out:
+            raise CLIError("--press N needs --out DIR for the cats, the verdicts and the console log")
+        if args.serial == "pty":
+            raise CLIError("--press drives the console itself: leave out --serial pty")
+    try:
+        backend = importlib.import_module(BACKENDS[args.board])
+    except ImportError as e:
+        raise CLIError("the %s emulator is not available in this installation (%s)" % (args.board, e))
+    return backend.run(args)
