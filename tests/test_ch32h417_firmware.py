@@ -189,8 +189,8 @@ def test_bin_holds_every_loaded_byte_at_its_flash_offset(build):
 
 
 def test_memory_plan(build):
-    """Heap in shared SRAM (>= 384 KiB), stack at the top of DTCM, room for the engine arena in
-    DTCM, DMA buffers in shared SRAM, hot code (vectors, engine) in ITCM."""
+    """Heap in shared SRAM (>= 384 KiB), stack at the top of DTCM, the engine arena in DTCM, DMA
+    buffers in shared SRAM, hot code (vectors, engine) in ITCM."""
     elf = build["firmware.elf"]
     sym = symbols(elf)
     heap_addr, heap_size = sym["gc_heap"]
@@ -199,13 +199,10 @@ def test_memory_plan(build):
     dtcm_start, dtcm_size = CHIP_MEMORY["DTCM"]
     assert sym["__v5f_stack_top"][0] == dtcm_start + dtcm_size
     assert sym["__v5f_stack_top"][0] - sym["__v5f_stack_bottom"][0] == board_make_var("MICROPY_STACK_SIZE")
-    arena_size = board_define("MICROPY_TINYGAN_ARENA_SIZE")
+    arena_addr, arena_size = sym["board_arena"]  # modtinygan.c's static arena
+    assert arena_size == board_define("MICROPY_TINYGAN_ARENA_SIZE")
+    assert region_of(arena_addr, arena_size) == "DTCM" and arena_addr % 16 == 0
     secs = {n: (a, s) for n, a, s, f in sections(elf)}
-    if ".tg_arena" in secs and secs[".tg_arena"][1]:
-        addr, size = secs[".tg_arena"]
-        assert region_of(addr, size) == "DTCM" and size >= arena_size and addr % 16 == 0
-    else:  # the arena is not linked in yet: the space it needs is there
-        assert sym["__v5f_stack_bottom"][0] - sym["__dtcm_free_start"][0] >= arena_size
     for name in (".data", ".bss"):
         if secs[name][1]:
             assert region_of(*secs[name]) == "DTCM", name

@@ -1,29 +1,25 @@
-/* CH32H417 HAL of the tinygan MicroPython port, V5F core: console on USART1, ticks from
- * SysTick1, the hardware RNG, reset through the PFIC, and the C entry after v5f_start.s.
- * Register facts and their vendor files: ch32h417_regs.h. The V3F start-up (v3f/) has already
- * raised VIO18 and set the clocks (V5F 400 MHz, HCLK 100 MHz) before it woke this core.
+/* CH32H417 HAL of the tinygan MicroPython port, V5F core: the console primitives of
+ * micropython_port/console.h on USART1, time from SysTick1, the hardware RNG, reset through the
+ * PFIC, the trap report, and the C entry after v5f_start.s. Register facts and their vendor files:
+ * ch32h417_regs.h. The V3F start-up (v3f/) has already raised VIO18 and set the clocks (V5F 400 MHz,
+ * HCLK 100 MHz) before it woke this core.
  *
- * No interrupt is used: the console is polled (mp_hal_stdin_rx_chr, the VM hook every
- * CH32H417_VM_POLL_EVERY back-jumps/returns, MICROPY_INTERNAL_EVENT_HOOK, machine.idle(), every
- * ticks_ms/us read), so Ctrl-C is seen within microseconds while Python runs and at the end of
- * the engine's current chunk while a cat is being painted. The USART holds one received byte: a byte that arrives
- * while the previous one is still unread is lost (overrun), which only happens while C code runs
- * for longer than a character time (87 us) without polling.
+ * No interrupt is enabled: console.c polls the USART (VM hook, the engine's per-chunk hook, delays,
+ * stdin). The USART holds one received byte; a byte that arrives while the previous one is still
+ * unread is lost (overrun), which can only happen while C code runs for longer than a character
+ * time (87 us at 115200 baud) between polls, e.g. inside one engine chunk.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "py/mperrno.h"
 #include "py/mphal.h"
 #include "py/runtime.h"
-#include "py/stream.h"
-#include "shared/runtime/interrupt_char.h"
 
 #include "board.h"
 #include "ch32h417_regs.h"
+#include "console.h"
 
 #define CONSOLE_BAUD 115200u
-#define CONSOLE_RX_BUF 512u                     /* power of two */
 #define RNG_TIMEOUT_US 10000u
 
 /* ---------------------------------------------------------------- console: USART1 PA9/PA10 */
@@ -55,59 +51,26 @@ static void console_init(void)
     USART_CTLR1(USART1_BASE) |= USART_CTLR1_UE;                 /* USART_Cmd */
 }
 
-static uint8_t rx_buf[CONSOLE_RX_BUF];
-static uint32_t rx_head, rx_tail;               /* written only outside interrupts: no locking */
-
-/* Moves a received byte into rx_buf; the interrupt character becomes a KeyboardInterrupt. */
-static void console_poll(void)
+int board_console_rx(void)
 {
     uint16_t status = USART_STATR(USART1_BASE);
     if (!(status & (USART_FLAG_RXNE | USART_FLAG_ORE))) {
-        return;
+        return -1;
     }
     int c = USART_DATAR(USART1_BASE) & 0xFF;    /* reading STATR then DATAR also clears ORE */
-    if (!(status & USART_FLAG_RXNE)) {
-        return;
-    }
-    if (c == mp_interrupt_char) {
-        mp_sched_keyboard_interrupt();
-    } else if (rx_head - rx_tail < CONSOLE_RX_BUF) {
-        rx_buf[rx_head++ % CONSOLE_RX_BUF] = (uint8_t)c;
-    }
+    return (status & USART_FLAG_RXNE) ? c : -1;
 }
 
-uintptr_t mp_hal_stdio_poll(uintptr_t poll_flags)
-{
-    uintptr_t ret = 0;
-    console_poll();
-    if ((poll_flags & MP_STREAM_POLL_RD) && rx_head != rx_tail) {
-        ret |= MP_STREAM_POLL_RD;
-    }
-    if ((poll_flags & MP_STREAM_POLL_WR) && (USART_STATR(USART1_BASE) & USART_FLAG_TXE)) {
-        ret |= MP_STREAM_POLL_WR;
-    }
-    return ret;
-}
-
-int mp_hal_stdin_rx_chr(void)
-{
-    while (rx_head == rx_tail) {
-        mp_event_handle_nowait();               /* polls the USART, raises a pending Ctrl-C */
-    }
-    return rx_buf[rx_tail++ % CONSOLE_RX_BUF];
-}
-
-mp_uint_t mp_hal_stdout_tx_strn(const char *str, size_t len)
+void board_console_tx(const char *str, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         while (!(USART_STATR(USART1_BASE) & USART_FLAG_TXE)) {
         }
         USART_DATAR(USART1_BASE) = (uint8_t)str[i];
         if ((i & 7) == 7) {
-            console_poll();                     /* long outputs: keep the receiver drained */
+            console_poll();                     /* long outputs: keep the one-byte receiver drained */
         }
     }
-    return len;
 }
 
 static void console_flush(void)
@@ -118,7 +81,7 @@ static void console_flush(void)
     }
 }
 
-/* ---------------------------------------------------------------- ticks: SysTick1 at HCLK */
+/* ---------------------------------------------------------------- time: SysTick1 at HCLK */
 
 /* SysTick1 counts up at HCLK and wraps at CMP = 0xFFFFFFFF (STRE, as the vendor CoreMark port sets
  * it: CTLR = STE | STCLK | STRE). The 32-bit count wraps every 42.9 s; every read extends it to 64
@@ -146,47 +109,18 @@ static uint64_t hclk_ticks(void)
     return ((uint64_t)tick_high << 32) | now;
 }
 
-mp_uint_t mp_hal_ticks_cpu(void)
+uint64_t board_ticks_us(void)
 {
-    return (mp_uint_t)hclk_ticks();             /* HCLK cycles (the V5F runs 4 per tick) */
+    return hclk_ticks() / (CH32_HCLK_HZ / 1000000u);
 }
 
-/* Reading the clock also polls the console: the engine's clock hook (modtinygan.c clock_us) is the
- * only code that runs several times per chunk while a cat is painted, so this is what lets the
- * progress hook after the chunk find a Ctrl-C pending. */
-mp_uint_t mp_hal_ticks_us(void)
+/* No wake-up source is enabled (a wfi could sleep forever), so waiting polls: until a character
+ * arrives or max_us have passed. */
+void board_wait_us(uint32_t max_us)
 {
-    console_poll();
-    return (mp_uint_t)(hclk_ticks() / (CH32_HCLK_HZ / 1000000u));
-}
-
-mp_uint_t mp_hal_ticks_ms(void)
-{
-    console_poll();
-    return (mp_uint_t)(hclk_ticks() / (CH32_HCLK_HZ / 1000u));
-}
-
-/* Delays count HCLK ticks on the 64-bit clock: exact to 10 ns and no wrap-around. */
-void mp_hal_delay_us(mp_uint_t us)
-{
-    uint64_t end = hclk_ticks() + (uint64_t)us * (CH32_HCLK_HZ / 1000000u);
-    while (hclk_ticks() < end) {
+    uint64_t end = hclk_ticks() + (uint64_t)max_us * (CH32_HCLK_HZ / 1000000u);
+    while (hclk_ticks() < end && !(USART_STATR(USART1_BASE) & USART_FLAG_RXNE)) {
     }
-}
-
-void mp_hal_delay_ms(mp_uint_t ms)
-{
-    uint64_t end = hclk_ticks() + (uint64_t)ms * (CH32_HCLK_HZ / 1000u);
-    while (hclk_ticks() < end) {
-        mp_event_handle_nowait();
-    }
-}
-
-/* MICROPY_INTERNAL_EVENT_HOOK and the VM hook (mpconfigboard.h), and machine.idle(). */
-void ch32h417_poll(void)
-{
-    console_poll();
-    (void)hclk_ticks();
 }
 
 /* ---------------------------------------------------------------- RNG (os.urandom) */
@@ -203,7 +137,7 @@ static void rng_init(void)
 
 static uint32_t rng_word(void)
 {
-    mp_uint_t start = mp_hal_ticks_us();
+    uint64_t give_up = board_ticks_us() + RNG_TIMEOUT_US;
     for (;;) {
         uint32_t sr = RNG_SR;
         if (sr & (RNG_SR_SECS | RNG_SR_CECS)) {
@@ -213,7 +147,7 @@ static uint32_t rng_word(void)
         } else if (sr & RNG_SR_DRDY) {
             return RNG_DR;
         }
-        if (mp_hal_ticks_us() - start > RNG_TIMEOUT_US) {
+        if (board_ticks_us() > give_up) {
             mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("hardware RNG gives no data"));
         }
     }

@@ -1,11 +1,12 @@
 /* machine module glue for the CH32H417 board (included by extmod/modmachine.c). */
-void ch32h417_poll(void);
+#include "console.h"
+
 MP_NORETURN void ch32h417_reset(void);
 
-/* No interrupt is enabled on the V5F, so a wfi could sleep forever: idle polls the console and
- * the tick counter instead, and returns. */
+/* No interrupt is enabled on the V5F, so a wfi could sleep forever: idle waits by polling, at
+ * most 1 ms, less when a character arrives (board_wait_us in ch32h417_hal.c). */
 static void mp_machine_idle(void) {
-    ch32h417_poll();
+    board_wait_us(1000);
 }
 
 #if MICROPY_PY_MACHINE_RESET

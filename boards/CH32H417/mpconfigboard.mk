@@ -3,12 +3,14 @@
 # crt0) and linker script (v5f.ld on memory.ld); the V3F start-up program at flash 0x0 (v3f/)
 # powers the I/O rail, sets the clocks and wakes it. image.mk builds the V3F program and the
 # merged flash image firmware.bin. README.md has the memory map and the boot sequence.
-BOARD_SRC_C = $(BOARD_DIR)/ch32h417_hal.c
+# console.c: the port's stdin/stdout, ticks and delays on this board's primitives (console.h).
+BOARD_SRC_C = $(BOARD_DIR)/ch32h417_hal.c console.c
 BOARD_SRC_S = $(BOARD_DIR)/v5f_start.s
 LDSCRIPT = $(BOARD_DIR)/v5f.ld
 
-# Shared SRAM (512 KiB): 448 KiB heap (Python objects, FAT buffers), 32 KiB DMA buffers, 32 KiB
-# for the V3F. The stack is in DTCM with .data/.bss and the engine arena (memory.ld).
+# Shared SRAM (512 KiB): 448 KiB heap (Python objects, FAT buffers; the QEMU board's 384 KiB must
+# not exceed it), 32 KiB DMA buffers, 32 KiB for the V3F. The stack is in DTCM with .data/.bss and
+# the engine arena (memory.ld).
 MICROPY_HEAP_SIZE = 458752
 MICROPY_STACK_SIZE = 32768
 CFLAGS_BOARD =
