@@ -15,6 +15,7 @@ import importlib.util
 import os
 import re
 import select
+import struct
 import subprocess
 import sys
 import time
@@ -347,3 +348,36 @@ def test_engine_on_the_emulated_chip_gives_the_host_bytes(emulated, tiny_model_b
                    "print(len(img), binascii.crc32(img))\n" % (base64.b64encode(tiny_model_bytes).decode(), z.hex()),
                    timeout=600)
     assert out.split() == [str(64 * 64 * 3), str(expected)]
+
+
+def tiny_elf(path, segments):
+    """A 32-bit little-endian ELF holding only program headers: [(physical address, bytes)]."""
+    phoff, phentsize = 52, 32
+    data_off = phoff + phentsize * len(segments)
+    header = b"\x7fELF\x01\x01\x01" + bytes(9) + struct.pack("<HHIIIIIHHHHHH", 2, 243, 1, 0, phoff, 0, 0, 52,
+                                                               phentsize, len(segments), 40, 0, 0)
+    phdrs, payload = b"", b""
+    for paddr, blob in segments:
+        phdrs += struct.pack("<8I", 1, data_off + len(payload), paddr, paddr, len(blob), len(blob), 5, 4)
+        payload += blob
+    path.write_bytes(header + phdrs + payload)
+    return str(path)
+
+
+def run_mkimage(tmp_path, *elfs):
+    return subprocess.run([sys.executable, os.path.join(BOARD, "mkimage.py"), str(tmp_path / "out.bin"), "0",
+                           "0xF0000"] + list(elfs), capture_output=True, text=True)
+
+
+def test_mkimage_places_segments_and_refuses_bad_ones(tmp_path):
+    good = run_mkimage(tmp_path, tiny_elf(tmp_path / "a.elf", [(0x0, b"V3F!")]),
+                       tiny_elf(tmp_path / "b.elf", [(0x10000, b"V5F!"), (0x10010, b"data")]))
+    assert good.returncode == 0, good.stderr
+    image = (tmp_path / "out.bin").read_bytes()
+    assert image[:4] == b"V3F!" and image[4:0x10000] == b"\xff" * (0x10000 - 4)
+    assert image[0x10000:0x10004] == b"V5F!" and image[0x10010:] == b"data"
+    outside = run_mkimage(tmp_path, tiny_elf(tmp_path / "c.elf", [(0x200C0000, b"ram!")]))
+    assert outside.returncode != 0 and "outside the flash" in outside.stderr
+    overlap = run_mkimage(tmp_path, tiny_elf(tmp_path / "d.elf", [(0x100, b"12345678")]),
+                          tiny_elf(tmp_path / "e.elf", [(0x104, b"abcd")]))
+    assert overlap.returncode != 0 and "overlaps" in overlap.stderr
