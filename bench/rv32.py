@@ -6,8 +6,9 @@ Builds the bare-metal image (rv32/, the unchanged engine, -O3, rv32imafc), runs 
 `qemu-system-riscv32 -icount shift=0` (retired-instruction counts are exact), checks the image
 against the host engine, and prints per layer: useful MACs, kernel instructions, instructions per
 MAC, CRC instructions, bytes read. The time model takes the core clocks, IPC and SD rates from
-boards/CH32H417/board.json (assumptions marked there): chunk reads overlap computation (double
-buffering), so a layer costs the slowest of its read time and its compute time.
+boards/CH32H417/board.json: the clocks are the vendor SDK's default preset (V5F 400 MHz, V3F = HCLK
+100 MHz, sources named there), IPC and SD efficiency are unmeasured assumptions. Chunk reads overlap
+computation (double buffering), so a layer costs the slowest of its read time and its compute time.
 """
 import argparse
 import json
@@ -98,8 +99,11 @@ def main():
     print()
     print("RAM: arena %d bytes + peak stack %d bytes = %.1f KiB" % (c["arena"], c["stack"], (c["arena"] + c["stack"]) / 1024))
     comp, io = board["cores"]["compute"], board["cores"]["io"]
-    print("time model: V5F %d MHz, V3F %d MHz, IPC %.1f (assumed: an in-order core retiring one instruction per "
-          "cycle, no stalls)" % (comp["clock_hz"] / 1e6, io["clock_hz"] / 1e6, comp["ipc"]))
+    print("time model: V5F %d MHz, V3F %d MHz (board.json: %s), IPC %.1f / %.1f (%s: one instruction per "
+          "cycle, no stalls)" % (comp["clock_hz"] / 1e6, io["clock_hz"] / 1e6,
+                                 "vendor SDK default clocks" if "clock_source" in comp else "clocks without a source",
+                                 comp["ipc"], io["ipc"],
+                                 "measured" if comp.get("ipc_measured") and io.get("ipc_measured") else "unmeasured"))
     print()
     times = model_times(c["layers"], board)
     print("%-26s %-28s %10s" % ("SD card", "cores", "s per cat"))

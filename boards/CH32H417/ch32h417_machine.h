@@ -1,11 +1,16 @@
 /* machine module glue for the CH32H417 board (included by extmod/modmachine.c). */
+#include "console.h"
+
+MP_NORETURN void ch32h417_reset(void);
+
+/* No interrupt is enabled on the V5F, so a wfi could sleep forever: idle waits by polling, at
+ * most 1 ms, less when a character arrives (board_wait_us in ch32h417_hal.c). */
 static void mp_machine_idle(void) {
-    __asm volatile ("wfi");
+    board_wait_us(1000);
 }
 
 #if MICROPY_PY_MACHINE_RESET
-MP_NORETURN void ch32h417_reset(void);
-
+/* A system reset through the PFIC: both cores restart at the V3F's reset entry (flash 0x0). */
 static void mp_machine_reset(void) {
     ch32h417_reset();
 }

@@ -1,5 +1,10 @@
-/* CH32H417 board of the tinygan MicroPython port (micropython_port/). Builds and links; it has
- * never run on the chip: see README.md for what is assumed and what is missing. */
+/* CH32H417 board of the tinygan MicroPython port (micropython_port/): MicroPython on the V5F core,
+ * started by the V3F start-up program (v3f/). See README.md for the memory map and boot. */
 #define MICROPY_HW_BOARD_NAME               "CH32H417 tinygan"
-#define MICROPY_HW_MCU_NAME                 "CH32H417 (V5F rv32imafc)"
+#define MICROPY_HW_MCU_NAME                 "CH32H417 V5F (rv32imafc, 400 MHz)"
 #define MICROPY_BOARD_MACHINE_INCLUDEFILE   "ch32h417_machine.h"
+
+#define MICROPY_PY_OS_URANDOM               (1) /* the chip's TRNG (ch32h417_hal.c) */
+
+/* The engine's static arena (modtinygan.c, section .bss.tg_arena), placed in DTCM by v5f.ld. */
+#define MICROPY_TINYGAN_ARENA_SIZE          (163840)

@@ -1,12 +1,21 @@
-# CH32H417 board of the tinygan MicroPython port (micropython_port/port.mk). The firmware runs on
-# the V5F (compute) core. Start-up is picolibc's crt0 (copies .data from flash, clears .bss, turns
-# the FPU on) with picolibc's linker script placed by ch32h417.ld.
-BOARD_SRC_C = $(BOARD_DIR)/ch32h417_hal.c
-BOARD_SRC_S =
-LDSCRIPT = $(BOARD_DIR)/ch32h417.ld
+# CH32H417 board of the tinygan MicroPython port (micropython_port/port.mk). MicroPython runs on
+# the V5F core from flash 0x00010000, with its own start-up (v5f_start.s, instead of picolibc's
+# crt0) and linker script (v5f.ld on memory.ld); the V3F start-up program at flash 0x0 (v3f/)
+# powers the I/O rail, sets the clocks and wakes it. image.mk builds the V3F program and the
+# merged flash image firmware.bin. README.md has the memory map and the boot sequence.
+# console.c: the port's stdin/stdout, ticks and delays on this board's primitives (console.h).
+BOARD_SRC_C = $(BOARD_DIR)/ch32h417_hal.c console.c
+BOARD_SRC_S = $(BOARD_DIR)/v5f_start.s
+LDSCRIPT = $(BOARD_DIR)/v5f.ld
 
-# 512 KiB shared SRAM (board.json): 448 KiB heap (engine arena, FAT buffers, Python objects), the
-# rest for .data/.bss and a 16 KiB stack (the engine needs under 1 KiB of it).
+# Shared SRAM (512 KiB): 448 KiB heap (Python objects, FAT buffers; the QEMU board's 384 KiB must
+# not exceed it), 32 KiB DMA buffers, 32 KiB for the V3F. The stack is in DTCM with .data/.bss and
+# the engine arena (memory.ld).
 MICROPY_HEAP_SIZE = 458752
-MICROPY_STACK_SIZE = 16384
-CFLAGS_BOARD = -DCH32H417_CORE_HZ=300000000
+MICROPY_STACK_SIZE = 32768
+CFLAGS_BOARD =
+
+LDFLAGS += -nostartfiles -L$(BOARD_DIR) -Wl,--defsym=__v5f_stack_size=$(MICROPY_STACK_SIZE) \
+	-Wl,--orphan-handling=error
+
+include $(BOARD_DIR)/image.mk

@@ -1,0 +1,144 @@
+/* CH32H417 registers used by the tinygan board (V3F start-up and V5F HAL), with their sources.
+ *
+ * Every address and bit below was read in WCH's SDK, openwch/ch32h417 EVT V1.3 (commit df56913):
+ *   [H]   EVT/EXAM/SRC/Peripheral/inc/ch32h417.h   (base addresses, register layouts, bit masks)
+ *   [C]   EVT/EXAM/SRC/Core/core_riscv.h           (PFIC, SysTick, wake, reset)
+ *   [SYS] EVT/EXAM/GPIO/GPIO_Toggle/V3F/User/system_ch32h417.c (clock presets)
+ *   [PWR] EVT/EXAM/SRC/Peripheral/{inc/ch32h417_pwr.h,src/ch32h417_pwr.c}
+ *   [GPIO] EVT/EXAM/SRC/Peripheral/{inc/ch32h417_gpio.h,src/ch32h417_gpio.c}
+ *   [USART] EVT/EXAM/SRC/Peripheral/{inc/ch32h417_usart.h,src/ch32h417_usart.c}
+ *   [RNG] EVT/EXAM/RNG/RNG/Common/hardware.c, src/ch32h417_rng.c
+ * Written for this project (no vendor code); /work/shared/CH32H417.md collects the same facts.
+ */
+#ifndef CH32H417_REGS_H
+#define CH32H417_REGS_H
+
+#include <stdint.h>
+
+#define CH32_REG32(addr) (*(volatile uint32_t *)(addr))
+#define CH32_REG16(addr) (*(volatile uint16_t *)(addr))
+
+/* ---- clocks of the SDK's default preset SYSCLK_400M_CoreCLK_V5F_400M_V3F_100M_HSE [SYS] */
+#define CH32_OSC_HZ             25000000u   /* HSE crystal and HSI RC both 25 MHz [H] HSE_VALUE/HSI_VALUE */
+#define CH32_SYSCLK_HZ          400000000u  /* PLL x16 */
+#define CH32_V5F_HZ             400000000u  /* SYSCLK >> HPRE(/1) */
+#define CH32_HCLK_HZ            100000000u  /* V5F clock >> FPRE(/4): V3F core, peripherals, SysTick */
+#define CH32_HSE_STARTUP_TIMEOUT 0x1000000u /* [H] HSE_STARTUP_TIMEOUT (poll iterations) */
+
+/* ---- RCC at 0x40021000 [H] RCC_TypeDef */
+#define RCC_BASE                0x40021000u
+#define RCC_CTLR                CH32_REG32(RCC_BASE + 0x00)
+#define RCC_CFGR0               CH32_REG32(RCC_BASE + 0x04)
+#define RCC_PLLCFGR             CH32_REG32(RCC_BASE + 0x08)
+#define RCC_INTR                CH32_REG32(RCC_BASE + 0x0C)
+#define RCC_HBPCENR             CH32_REG32(RCC_BASE + 0x18)
+#define RCC_HB2PCENR            CH32_REG32(RCC_BASE + 0x1C)
+#define RCC_HB1PCENR            CH32_REG32(RCC_BASE + 0x20)
+#define RCC_CFGR2               CH32_REG32(RCC_BASE + 0x30)
+#define RCC_PLLCFGR2            CH32_REG32(RCC_BASE + 0x34)
+/* CTLR */
+#define RCC_HSION               0x00000001u
+#define RCC_HSEON               0x00010000u
+#define RCC_HSERDY              0x00020000u
+#define RCC_PLLON               0x01000000u
+#define RCC_PLLRDY              0x02000000u
+/* CFGR0 */
+#define RCC_SW                  0x00000003u
+#define RCC_SW_PLL              0x00000002u
+#define RCC_SWS                 0x0000000Cu
+#define RCC_SWS_HSI             0x00000000u
+#define RCC_SWS_PLL             0x00000008u
+#define RCC_HPRE                0x000000F0u
+#define RCC_HPRE_DIV1           0x00000000u
+#define RCC_FPRE                0x00030000u
+#define RCC_FPRE_DIV4           0x00020000u
+/* PLLCFGR */
+#define RCC_PLLMUL              0x0000001Fu
+#define RCC_PLLMUL16            0x00000010u /* PLLMULTB[16] = 16 in SystemAndCoreClockUpdate [SYS] */
+#define RCC_PLLSRC              0x000000E0u
+#define RCC_PLLSRC_HSI          0x00000000u
+#define RCC_PLLSRC_HSE          0x00000020u
+#define RCC_PLL_SRC_DIV         0x00003F00u
+#define RCC_PLL_SRC_DIV1        0x00000000u
+#define RCC_SYSPLL_SEL          0x70000000u
+#define RCC_SYSPLL_PLL          0x00000000u
+#define RCC_SYSPLL_GATE         0x80000000u
+/* peripheral clock enables */
+#define RCC_HB_RNGEN            0x00000200u /* HBPCENR bit 9 */
+#define RCC_HB2_AFIOEN          0x00000001u /* HB2PCENR bit 0 */
+#define RCC_HB2_IOPAEN          0x00000004u /* HB2PCENR bit 2 */
+#define RCC_HB2_USART1EN        0x00004000u /* HB2PCENR bit 14 */
+#define RCC_HB1_PWREN           0x10000000u /* HB1PCENR bit 28 */
+
+/* ---- FLASH controller at 0x40022000 [H]: ACTLR bits[1:0] select the flash clock */
+#define FLASH_ACTLR             CH32_REG32(0x40022000u)
+#define FLASH_ACTLR_SCK_CFG     0x00000003u
+#define FLASH_ACTLR_HCLK_DIV2   0x00000001u /* FLASH_ACTLR_LATENCY_HCLK_DIV2, what SystemInit selects [SYS] */
+
+/* ---- PWR at 0x40007000 [H][PWR]: the VIO18 I/O rail (PA9/PA10 and most pins are on it) */
+#define PWR_CTLR                CH32_REG32(0x40007000u)
+#define PWR_CTLR_VIO_SWCR       0x00000200u /* PWR_VIO18CFGMODE_SW: level set by software */
+#define PWR_CTLR_VSEL_VIO18     0x00001C00u
+#define PWR_VIO18_MODE3         0x00000C00u /* PWR_VIO18Level_MODE3: the level every vendor example selects */
+
+/* ---- GPIO / AFIO [H][GPIO] */
+#define GPIOA_BASE              0x40010800u
+#define GPIO_CFGHR(base)        CH32_REG32((base) + 0x04) /* pins 8..15, 4 bits each */
+#define GPIO_BSHR(base)         CH32_REG32((base) + 0x10)
+#define GPIO_SPEED(base)        CH32_REG32((base) + 0x1C) /* 2 bits per pin */
+#define GPIO_CFG_AF_PP          0x9u /* GPIO_Mode_AF_PP 0x18: low nibble 8, output flag -> |1 (GPIO_Init) */
+#define GPIO_CFG_IN_PULL        0x8u /* GPIO_Mode_IPU 0x48: low nibble 8; pull-up chosen by BSHR */
+#define GPIO_SPEED_VERY_HIGH    0x3u
+#define AFIO_BASE               0x40010000u
+#define AFIO_GPIOA_AFHR         CH32_REG32(AFIO_BASE + 0x08) /* AF of PA8..PA15, 4 bits each */
+#define GPIO_AF7                0x7u
+
+/* ---- USART1 at 0x40013800 [H][USART]: 16-bit registers at a 4-byte stride */
+#define USART1_BASE             0x40013800u
+#define USART_STATR(base)       CH32_REG16((base) + 0x00)
+#define USART_DATAR(base)       CH32_REG16((base) + 0x04)
+#define USART_BRR(base)         CH32_REG16((base) + 0x08)
+#define USART_CTLR1(base)       CH32_REG16((base) + 0x0C)
+#define USART_CTLR2(base)       CH32_REG16((base) + 0x10)
+#define USART_CTLR3(base)       CH32_REG16((base) + 0x14)
+#define USART_FLAG_ORE          0x0008u
+#define USART_FLAG_RXNE         0x0020u
+#define USART_FLAG_TC           0x0040u
+#define USART_FLAG_TXE          0x0080u
+#define USART_CTLR1_RE          0x0004u
+#define USART_CTLR1_TE          0x0008u
+#define USART_CTLR1_UE          0x2000u
+
+/* ---- RNG at 0x40023C00 [H][RNG] */
+#define RNG_CR                  CH32_REG32(0x40023C00u)
+#define RNG_SR                  CH32_REG32(0x40023C04u)
+#define RNG_DR                  CH32_REG32(0x40023C08u)
+#define RNG_CR_RNGEN            0x00000004u
+#define RNG_SR_DRDY             0x00000001u
+#define RNG_SR_CECS             0x00000002u
+#define RNG_SR_SECS             0x00000004u
+#define RNG_SR_CEIS             0x00000020u
+#define RNG_SR_SEIS             0x00000040u
+
+/* ---- PFIC at 0xE000E000 [C] PFIC_Type */
+#define PFIC_CFGR               CH32_REG32(0xE000E048u)
+#define PFIC_WAKEIP_V5F         CH32_REG32(0xE000E724u) /* WAKEIP[1] */
+#define PFIC_SCTLR              CH32_REG32(0xE000ED10u)
+#define PFIC_KEY3               0xBEEF0000u             /* NVIC_KEY3 */
+#define PFIC_CFGR_SYSRESET      (1u << 7)               /* NVIC_SystemReset: CFGR = KEY3 | 1<<7 */
+#define PFIC_SCTLR_SLEEPDEEP    (1u << 2)               /* set by PWR_EnterSTOPMode */
+#define PFIC_SCTLR_WFITOWFE     (1u << 3)               /* __WFE sets it, __WFI clears it */
+#define PFIC_SCTLR_SEVONPEND    (1u << 4)
+#define PFIC_SCTLR_SETEVENT     (1u << 5)               /* NVIC_WakeUp_V5F sets it after WAKEIP */
+#define PFIC_SCTLR_COREID       (1u << 16)              /* NVIC_GetCurrentCoreID: 1 = V5F */
+#define PFIC_WAKE_ALIGN_MASK    0x3FFu                  /* "addr%1024 == 0": low 10 bits dropped */
+
+/* ---- SysTick1 (the V5F's) at 0xE000F080; its flag is bit 1 of SysTick0's ISR [C], SRC/Debug/debug.c */
+#define SYSTICK1_CTLR           CH32_REG32(0xE000F080u)
+#define SYSTICK1_CNT            CH32_REG32(0xE000F088u)
+#define SYSTICK1_CMP            CH32_REG32(0xE000F090u)
+#define SYSTICK_CTLR_STE        (1u << 0) /* count enable */
+#define SYSTICK_CTLR_STCLK      (1u << 2) /* count at HCLK */
+#define SYSTICK_CTLR_STRE       (1u << 3) /* back to 0 after CNT == CMP (CoreMark core_portme.c: 0b1101) */
+
+#endif
