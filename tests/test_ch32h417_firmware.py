@@ -1,17 +1,15 @@
 """The CH32H417 firmware (boards/CH32H417/, `make -C micropython_port ch32h417`): its two ELF images
-and the merged flash image checked against the chip's memory map, and (when the emulator package
-tinygan.ch32h417emu is present) booted on the emulated chip and driven through mpremote.
+and the merged flash image checked against the chip's memory map, and booted on the emulated chip
+(`tinygan emulate ch32h417`, tinygan/ch32h417emu) and driven through mpremote.
 
 The chip's memory is written here from the vendor's header (openwch/ch32h417 EVT V1.3,
 EVT/EXAM/SRC/Peripheral/inc/ch32h417.h: FLASH/ITCM/DTCM/SRAM_BASE; sizes from the SDK's README and
 link scripts; ../shared/CH32H417.md section 2), not read from the board's memory.ld, so a wrong
 linker script fails here. Everything skips when there is no MicroPython source or RV32 toolchain
-(as in test_micropython_port.py); the emulator tests also when tinygan.ch32h417emu is not
-importable (it is written on its own branch, issue 11).
+(as in test_micropython_port.py).
 """
 import base64
 import binascii
-import importlib.util
 import os
 import re
 import select
@@ -215,9 +213,6 @@ def test_memory_plan(build):
 
 # ---------------------------------------------------------------- on the emulated chip
 
-EMULATOR_MISSING = importlib.util.find_spec("tinygan.ch32h417emu") is None
-needs_emulator = pytest.mark.skipif(EMULATOR_MISSING, reason="tinygan.ch32h417emu (the CH32H417 emulator, "
-                                    "written on its own branch for issue 11) is not importable here")
 BOOT_S = 120
 
 
@@ -249,8 +244,8 @@ def mpremote(port, *args, timeout=120):
 @pytest.fixture(scope="module")
 def emulated(build):
     """The firmware running on the emulated chip, its console on a pty: (pty path, process)."""
-    proc = subprocess.Popen([sys.executable, "-m", "tinygan.ch32h417emu", "--firmware", build["firmware.bin"],
-                             "--serial", "pty", "--timeout", "1200"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "tinygan", "emulate", "ch32h417", "--firmware",
+                             build["firmware.bin"], "--serial", "pty", "--timeout", "1200"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=REPO)
     try:
         first = proc.stdout.readline()
@@ -261,7 +256,6 @@ def emulated(build):
         proc.wait(timeout=30)
 
 
-@needs_emulator
 def test_boots_to_the_banner(emulated):
     port, proc = emulated
     fd = open_pty(port)
@@ -274,12 +268,10 @@ def test_boots_to_the_banner(emulated):
     assert out.endswith(b">>> ")
 
 
-@needs_emulator
 def test_mpremote_exec(emulated):
     assert mpremote(emulated[0], "exec", "print(1+1)").strip() == "2"
 
 
-@needs_emulator
 def test_urandom_from_the_rng_and_uname(emulated):
     out = mpremote(emulated[0], "exec", "import os; print(os.urandom(16).hex()); print(os.urandom(16).hex()); "
                    "print(os.uname().machine)").split()
@@ -287,20 +279,17 @@ def test_urandom_from_the_rng_and_uname(emulated):
     assert "CH32H417" in " ".join(out[2:])
 
 
-@needs_emulator
 def test_soft_reset_clears_the_globals(emulated):
     out = mpremote(emulated[0], "exec", "x = 5", "exec", "print(x)", "soft-reset", "exec", "print('x' in globals())")
     assert out.split() == ["5", "False"]
 
 
-@needs_emulator
 def test_ticks_follow_systick(emulated):
     out = mpremote(emulated[0], "exec", "import time; t = time.ticks_us(); time.sleep_ms(20); "
                    "print(time.ticks_diff(time.ticks_us(), t))")
     assert 20000 <= int(out) < 40000
 
 
-@needs_emulator
 def test_ctrl_c_stops_a_running_loop(emulated):
     fd = open_pty(emulated[0])
     try:
@@ -315,7 +304,6 @@ def test_ctrl_c_stops_a_running_loop(emulated):
     assert b"KeyboardInterrupt" in out, out
 
 
-@needs_emulator
 def test_machine_reset_boots_again(emulated):
     """machine.reset() is a system reset: the V3F runs its start-up again and wakes the V5F."""
     port = emulated[0]
@@ -331,7 +319,6 @@ def test_machine_reset_boots_again(emulated):
     assert mpremote(port, "exec", "print(6*7)").strip() == "42"
 
 
-@needs_emulator
 def test_engine_on_the_emulated_chip_gives_the_host_bytes(emulated, tiny_model_bytes, tmp_path):
     """A model small enough for RAM (conftest's tiny one, 21 KiB) sent over mpremote into a bytes
     stream; one latent from the first entropy block of the sample pool; the image's CRC-32 (the

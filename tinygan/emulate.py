@@ -11,8 +11,14 @@ failure or time-out exits non-zero with the console's tail. The firmware is buil
 is missing (needs MicroPython: docs/micropython-port.md).
 """
 import importlib
+import os
+import subprocess
+import sys
 
+from tinygan.appshim import REPO
 from tinygan.cli import CLIError
+
+PORT_DIR = os.path.join(REPO, "micropython_port")
 
 BACKENDS = {
     "qemu": "tinygan.qemu_board",     # QEMU's virt rv32 machine (boards/QEMU_VIRT_RV32)
@@ -29,6 +35,33 @@ def add_arguments(parser):
     parser.add_argument("--out", metavar="DIR", help="where --press writes cat-K.png, verdict-K.wav, console.log")
     parser.add_argument("--timeout", type=float, metavar="S", help="give up (non-zero exit) after S seconds")
     parser.add_argument("--firmware", help="firmware to boot instead of the board's default build")
+    parser.add_argument("--stats", action="store_true",
+                        help="ch32h417: print retired instructions per core and emulated time at exit")
+
+
+def micropython_source():
+    top = os.environ.get("MICROPY_TOP") or os.path.join(PORT_DIR, "micropython")
+    return top if os.path.isfile(os.path.join(top, "py", "mkenv.mk")) else None
+
+
+def firmware(path, target, artefact):
+    """The firmware to boot: `path`, or the board's default build `artefact` of make target
+    `target`, brought up to date first when the MicroPython source is there (make is incremental)."""
+    if path:
+        if not os.path.isfile(path):
+            raise CLIError("firmware %s not found" % path)
+        return path
+    if micropython_source() is None:
+        if os.path.isfile(artefact):
+            return artefact
+        raise CLIError("no firmware (%s) and no MicroPython source to build it: populate "
+                       "micropython_port/micropython (bash .ci/install) or set MICROPY_TOP" % artefact)
+    print("emulate: building the firmware (make -C micropython_port %s) ..." % target, file=sys.stderr)
+    r = subprocess.run(["make", "-C", PORT_DIR, target, "-j%d" % (os.cpu_count() or 1)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise CLIError("building the %s firmware failed:\n%s" % (target, (r.stdout + r.stderr)[-3000:]))
+    return artefact
 
 
 def run(args):

@@ -17,6 +17,7 @@ import time
 
 from tinygan.appshim import REPO
 from tinygan.cli import CLIError
+from tinygan.emulate import firmware, micropython_source  # noqa: F401 (micropython_source: tests)
 
 QEMU = "qemu-system-riscv32"
 PORT_DIR = os.path.join(REPO, "micropython_port")
@@ -25,31 +26,6 @@ QEMU_ARGS = ["-machine", "virt", "-cpu", "rv32", "-m", "64M", "-bios", "none", "
              "-monitor", "null", "-semihosting-config", "enable=on,target=native"]
 PROMPT = b"Enter for a cat"  # hw_host.Trigger's prompt: the app waits for the next press
 FAILURES = (b"Traceback (most recent call last)", b"STOP: ", b"MemoryError")
-
-
-def micropython_source():
-    top = os.environ.get("MICROPY_TOP") or os.path.join(PORT_DIR, "micropython")
-    return top if os.path.isfile(os.path.join(top, "py", "mkenv.mk")) else None
-
-
-def firmware(path=None, log=print):
-    """The firmware to boot: `path`, or the default build, brought up to date when the
-    MicroPython source is there (make is incremental)."""
-    if path:
-        if not os.path.isfile(path):
-            raise CLIError("firmware %s not found" % path)
-        return path
-    if micropython_source() is None:
-        if os.path.isfile(DEFAULT_FIRMWARE):
-            return DEFAULT_FIRMWARE
-        raise CLIError("no QEMU firmware (%s) and no MicroPython source to build it: populate "
-                       "micropython_port/micropython (bash .ci/install) or set MICROPY_TOP" % DEFAULT_FIRMWARE)
-    log("emulate: building the QEMU firmware (make -C micropython_port qemu) ...")
-    r = subprocess.run(["make", "-C", PORT_DIR, "qemu", "-j%d" % (os.cpu_count() or 1)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise CLIError("building the QEMU firmware failed:\n" + (r.stdout + r.stderr)[-3000:])
-    return DEFAULT_FIRMWARE
 
 
 def _run_dir(sd):
@@ -65,7 +41,7 @@ def _run_dir(sd):
 def run(args):
     if shutil.which(QEMU) is None:
         raise CLIError("%s is not installed (apt-get install qemu-system-misc)" % QEMU)
-    elf = firmware(args.firmware, log=lambda m: print(m, file=sys.stderr))
+    elf = firmware(args.firmware, "qemu", DEFAULT_FIRMWARE)
     run_dir = _run_dir(args.sd)
     _exit_on_sigterm()
     try:

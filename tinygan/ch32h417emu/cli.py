@@ -11,24 +11,20 @@ import glob
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 
 from .chip import Chip, EmulationFault
 from .hostserial import PtyHost, StdioHost
 
-DEFAULT_FIRMWARE = os.path.join("micropython_port", "build", "ch32h417", "firmware.bin")
+from tinygan.appshim import REPO
+
+DEFAULT_FIRMWARE = os.path.join(REPO, "micropython_port", "build", "ch32h417", "firmware.bin")
 
 
 def _firmware(path):
-    if path is None:
-        path = DEFAULT_FIRMWARE
-        if not os.path.exists(path):
-            subprocess.run(["make", "-C", "micropython_port", "ch32h417"], check=True)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"firmware image {path} not found")
-    with open(path, "rb") as f:
+    from tinygan.emulate import firmware  # builds the default image (make ch32h417) when needed
+    with open(firmware(path, "ch32h417", DEFAULT_FIRMWARE), "rb") as f:
         return f.read()
 
 
@@ -53,11 +49,7 @@ def run(opts):
         print("error: --press/--out (button, LCD, DAC capture) are not yet supported by the CH32H417 emulator",
               file=sys.stderr)
         return 2
-    try:
-        image = _firmware(get("firmware"))
-    except (OSError, subprocess.CalledProcessError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    image = _firmware(get("firmware"))  # a CLIError names what is missing
     serial = get("serial", "stdio") or "stdio"
     if serial == "pty":
         host = PtyHost()
