@@ -100,13 +100,18 @@ def corrupted_card(tmp_path):
     return sdcard.build_image(folder, str(tmp_path / "bad.img"), log=quiet)
 
 
-def test_corrupted_model_names_layer_and_chunk_takes_no_entropy(elf, tmp_path):
-    image = corrupted_card(tmp_path)
-    before = image_file(image, "entropy.cur", str(tmp_path / "before.cur"))
+def boot_card(elf, image, tmp_path):
+    """The firmware booted with `image` as its card (linked into a fresh run folder): -> Console."""
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     os.symlink(image, run_dir / "sd.img")
-    console = qemu_board.boot(elf, str(run_dir), str(tmp_path / "console.log"))
+    return qemu_board.boot(elf, str(run_dir), str(tmp_path / "console.log"))
+
+
+def test_corrupted_model_names_layer_and_chunk_takes_no_entropy(elf, tmp_path):
+    image = corrupted_card(tmp_path)
+    before = image_file(image, "entropy.cur", str(tmp_path / "before.cur"))
+    console = boot_card(elf, image, tmp_path)
     try:
         deadline = time.monotonic() + 300
         console.wait_for(b"STOP: ", 1, deadline, fail_on=(b"Traceback", b"Enter for a cat"))
@@ -232,10 +237,7 @@ def test_edited_phrase_text_is_stale_on_the_device(elf, tmp_path):
         f.write(" And then some.")
     os.remove(os.path.join(folder, "main.py"))  # to the REPL at once
     image = sdcard.build_image(folder, str(tmp_path / "sd.img"), log=quiet)
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    os.symlink(image, run_dir / "sd.img")
-    console = qemu_board.boot(elf, str(run_dir), str(tmp_path / "console.log"))
+    console = boot_card(elf, image, tmp_path)
     try:
         deadline = time.monotonic() + 300
         console.wait_for(b">>> ", 1, deadline)

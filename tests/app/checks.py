@@ -473,14 +473,20 @@ def app_one_cat(root=None):
     print("cat: %s | %s | %d bytes" % (cat["mood"], cat["text"], cat["entropy_bytes"]))
 
 
+def stand_in_card(name, pool_bytes, seed):
+    """A fresh card under WORK: a 2x2x2x2 bank, a patterned pool, a stand-in model file."""
+    root = WORK + name
+    rmtree(root)
+    make_bank(root, (2, 2, 2, 2))
+    make_pool(root, pattern(pool_bytes, seed))
+    write(root + "/model.tgw", b"stand-in")
+    return root
+
+
 def app_main_stops_when_exhausted():
     """Two triggers, entropy for one cat: the first cat is made, then a clear stop (status 1);
     with a fallback the second cat is made and flagged NOT quantum."""
-    root = WORK + "/sd2"
-    rmtree(root)
-    make_bank(root, (2, 2, 2, 2))
-    make_pool(root, pattern(300, 9))
-    write(root + "/model.tgw", b"stand-in")
+    root = stand_in_card("/sd2", 300, 9)
     logs = []
     board = hw_host.Board(root, count=2)
     assert app.main(board, FakeModel, log=logs.append) == 1
@@ -496,11 +502,7 @@ def app_main_stops_when_exhausted():
 def app_corrupt_model_takes_no_entropy():
     """A model that fails verify() at load: a STOP naming layer and chunk, status 1, no
     exception, and the pool's cursor where it was (not one byte taken)."""
-    root = WORK + "/sd3"
-    rmtree(root)
-    make_bank(root, (2, 2, 2, 2))
-    make_pool(root, pattern(1000, 3))
-    write(root + "/model.tgw", b"stand-in")
+    root = stand_in_card("/sd3", 1000, 3)
     before = read(root + "/" + entropy.CURSOR_NAME)
     logs = []
     assert app.main(hw_host.Board(root, count=2), CorruptModel, log=logs.append) == 1
@@ -513,11 +515,7 @@ def app_corrupt_model_takes_no_entropy():
 
 def app_reuses_its_image_buffer():
     """main() hands the engine one image buffer for every cat (out=), no per-cat allocation."""
-    root = WORK + "/sd4"
-    rmtree(root)
-    make_bank(root, (2, 2, 2, 2))
-    make_pool(root, pattern(2000, 4))
-    write(root + "/model.tgw", b"stand-in")
+    root = stand_in_card("/sd4", 2000, 4)
     outs = []
 
     class Recording(FakeModel):
