@@ -249,3 +249,26 @@ def test_edited_phrase_text_is_stale_on_the_device(elf, tmp_path):
     line = [l for l in console.text().decode(errors="replace").splitlines() if l.startswith("PROBLEMS")][0]
     assert "2-action/05.wav" in line and "stale" in line, line
     assert line.count("stale") == 1, line
+
+
+def test_a_key_at_boot_skips_main_py(elf, tmp_path):
+    """A key on the console within the second after boot.py leaves the REPL instead of the app."""
+    _, image = default_card(tmp_path)
+    console = boot_card(elf, image, tmp_path)
+    try:
+        console.type(b"\r")
+        deadline = time.monotonic() + 300
+        console.wait_for(b"main.py skipped", 1, deadline, fail_on=(b"Traceback", b"Enter for a cat"))
+        console.wait_for(b">>> ", 1, deadline, fail_on=(b"Traceback", b"Enter for a cat"))
+    finally:
+        console.close()
+    assert b"model: checking" not in console.text()  # the app never started
+
+
+def test_press_times_out_with_the_console_tail(elf, tmp_path):
+    """--timeout: a run that cannot finish in time exits non-zero and shows what the board said."""
+    _, image = default_card(tmp_path)
+    r = tinygan_cli("emulate", "qemu", "--sd", image, "--press", "1", "--out", str(tmp_path / "out"),
+                    "--firmware", elf, "--timeout", "2")
+    assert r.returncode != 0
+    assert "timed out" in r.stderr and "main.py starts" in r.stderr, r.stderr
