@@ -8,9 +8,12 @@
   weights, exported once per session (about 20 s on 2 cores).
 - full_model_report: the exporter's report for full_model_path.
 - entropy_blocks: a function n -> list of n distinct 200-byte entropy blocks (seeded, reproducible).
+- qemu_build_root: one build of the QEMU board's firmware (BUILD_ROOT/qemu/firmware.elf) and of
+  mpy-cross (BUILD_ROOT/mpy-cross/mpy-cross) for every test file that boots it.
 """
 import os
 import random
+import subprocess
 
 import pytest
 
@@ -61,3 +64,15 @@ def entropy_blocks():
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def qemu_build_root(tmp_path_factory):
+    from test_micropython_port import PORT_DIR, TOP  # the MicroPython tree the port builds against
+    if TOP is None:
+        pytest.skip("MicroPython source absent (bash .ci/install populates micropython_port/micropython)")
+    root = tmp_path_factory.mktemp("qemu-build")
+    r = subprocess.run(["make", "-C", PORT_DIR, "qemu", "MICROPY_TOP=" + TOP, "BUILD_ROOT=%s" % root,
+                        "-j%d" % max(1, os.cpu_count() or 1)], capture_output=True, text=True)
+    assert r.returncode == 0, "QEMU firmware build failed:\n" + (r.stdout + r.stderr)[-4000:]
+    return root

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from test_micropython_port import RV32_MISSING, TOP, make
+from test_micropython_port import RV32_MISSING, TOP
 from tinygan import cardentropy, fatimage, rv32, sdcard
 from tinygan.appshim import SCRIPTS
 from tinygan.cli import main
@@ -30,10 +30,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def firmware(tmp_path_factory):
-    build_root = tmp_path_factory.mktemp("deploy-qemu-build")
-    make("qemu", build_root)
-    return os.path.join(str(build_root), "qemu", "firmware.elf")
+def firmware(qemu_build_root):
+    return os.path.join(str(qemu_build_root), "qemu", "firmware.elf")
 
 
 class Board:

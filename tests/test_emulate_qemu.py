@@ -35,12 +35,8 @@ def quiet(*a):
 
 
 @pytest.fixture(scope="module")
-def elf(tmp_path_factory):
-    build_root = tmp_path_factory.mktemp("qemu-build")
-    r = subprocess.run(["make", "-C", qemu_board.PORT_DIR, "qemu", "MICROPY_TOP=" + TOP, "BUILD_ROOT=%s" % build_root,
-                        "-j%d" % (os.cpu_count() or 1)], capture_output=True, text=True)
-    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
-    return str(build_root / "qemu" / "firmware.elf")
+def elf(qemu_build_root):
+    return str(qemu_build_root / "qemu" / "firmware.elf")
 
 
 def default_card(tmp_path, name="card"):

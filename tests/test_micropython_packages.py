@@ -21,7 +21,7 @@ import pytest
 
 from tinygan import qemu_board, sdcard
 from test_emulate_qemu import mpremote
-from test_micropython_port import make, needs_rv32, pytestmark, run_qemu
+from test_micropython_port import needs_rv32, pytestmark, run_qemu
 
 pytestmark = [pytestmark, needs_rv32]
 
@@ -29,12 +29,10 @@ SYS_PATH = ["", "/sd/scripts", ".frozen", "/sd/lib"]
 
 
 @pytest.fixture(scope="module")
-def qemu_build(tmp_path_factory):
+def qemu_build(qemu_build_root):
     """(firmware.elf, mpy-cross): the QEMU firmware and the mpy-cross its build made."""
-    build_root = tmp_path_factory.mktemp("mp-qemu-build")
-    make("qemu", build_root)
-    return (os.path.join(str(build_root), "qemu", "firmware.elf"),
-            os.path.join(str(build_root), "mpy-cross", "mpy-cross"))
+    return (os.path.join(str(qemu_build_root), "qemu", "firmware.elf"),
+            os.path.join(str(qemu_build_root), "mpy-cross", "mpy-cross"))
 
 
 def mpy_cross(exe, source, out, *flags):

@@ -200,10 +200,8 @@ needs_rv32 = pytest.mark.skipif(bool(RV32_MISSING), reason="RV32 toolchain/QEMU 
 
 
 @pytest.fixture(scope="module")
-def qemu_firmware(tmp_path_factory):
-    build_root = tmp_path_factory.mktemp("mp-qemu-build")
-    make("qemu", build_root)
-    return os.path.join(str(build_root), "qemu", "firmware.elf")
+def qemu_firmware(qemu_build_root):
+    return os.path.join(str(qemu_build_root), "qemu", "firmware.elf")
 
 
 @pytest.fixture(scope="module")
