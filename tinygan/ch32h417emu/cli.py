@@ -2,7 +2,8 @@
 
 opts attributes (missing ones take the defaults): firmware (merged flash image, loaded at offset 0;
 default micropython_port/build/ch32h417/firmware.bin, built with `make -C micropython_port ch32h417`
-when missing), sd (issue 12: accepted, unused yet), serial ('stdio' or 'pty': then the first stdout
+when missing), sd (the SD card's image file, behind the SDMMC model; writes go to the file),
+sd_fault (list of fault specs, peripherals/sdcard.py SdFaults), serial ('stdio' or 'pty': then the first stdout
 line is `serial: /dev/pts/N`), timeout (host seconds, or None), press/out (issue 13:
 refused), stats (print retired instructions per core, emulated seconds and host MIPS at exit, on
 stderr), console (the USART bridged to the host, default USART1).
@@ -16,6 +17,7 @@ import time
 
 from .chip import Chip, EmulationFault
 from .hostserial import PtyHost, StdioHost
+from .peripherals.sdcard import SdCard, SdFaults
 
 from tinygan.appshim import REPO
 
@@ -50,6 +52,16 @@ def run(opts):
               file=sys.stderr)
         return 2
     image = _firmware(get("firmware"))  # a CLIError names what is missing
+    sd = get("sd")
+    if get("sd_fault") and not sd:
+        print("error: --sd-fault needs a card (--sd IMG)", file=sys.stderr)
+        return 2
+    if sd:
+        try:
+            sd = SdCard(sd, SdFaults.parse(get("sd_fault")))
+        except (OSError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     serial = get("serial", "stdio") or "stdio"
     if serial == "pty":
         host = PtyHost()
@@ -61,7 +73,7 @@ def run(opts):
         return 2
     fw = get("firmware") or DEFAULT_FIRMWARE
     elfs = sorted(glob.glob(os.path.join(os.path.dirname(fw) or ".", "*.elf")))   # beside the .bin
-    chip = Chip(image, console=get("console", "USART1") or "USART1", host=host, elf=elfs)
+    chip = Chip(image, console=get("console", "USART1") or "USART1", host=host, elf=elfs, sd=sd)
     signal.signal(signal.SIGTERM, _stop)           # killed: still restore the terminal, print stats
     t0 = time.monotonic()
     status = 0
@@ -75,6 +87,8 @@ def run(opts):
     finally:
         if hasattr(host, "close"):
             host.close()
+        if sd:
+            sd.close()
     if get("stats"):
         print(format_stats(chip, time.monotonic() - t0), file=sys.stderr)
     return status
