@@ -40,6 +40,7 @@ OCR_VOLTAGES = 0x00FF8000          # 2.7-3.6 V
 OCR_BUSY_DONE, OCR_CCS = 1 << 31, 1 << 30
 BUSY_ACMD41 = 2                    # ACMD41s answered busy before the card is ready
 BLOCK = 512
+LOG_LIMIT = 1000
 PROGRAM_S = 50e-6                  # busy time after a written block (a fast card; spec max 250 ms)
 RCA = 0x59B4                       # what this card publishes with CMD3
 CID_FIELDS = dict(mid=0x1D, oid=b"TG", pnm=b"TGSD1", prv=0x10, psn=0x12345678, mdt=(26 - 0) << 4 | 12)
@@ -128,6 +129,7 @@ class SdCard:
         self.stats = {"commands": 0, "by_command": {}, "bytes_read": 0, "bytes_written": 0,
                       "blocks_read": 0, "blocks_written": 0, "illegal": 0, "crc_errors": 0,
                       "timeouts": 0, "overclocked_transfers": 0}
+        self.log = []                # the first LOG_LIMIT commands, by name (tests check the order)
         self.reads_total = 0
         self.vanished = False
         self.power_on()
@@ -188,6 +190,8 @@ class SdCard:
         st["commands"] += 1
         name = ("ACMD" if self.app else "CMD") + str(idx)
         st["by_command"][name] = st["by_command"].get(name, 0) + 1
+        if len(self.log) < LOG_LIMIT:
+            self.log.append(name)
         app, self.app = self.app, False
         if self.state == "ina":
             return None
