@@ -255,3 +255,116 @@ def test_cli_refuses_bad_fault_specs_and_faults_without_a_card(bdir, image, caps
     assert "--sd-fault needs a card" in capsys.readouterr().err
     assert cli.run(SimpleNamespace(firmware=fw, sd=image, sd_fault=["crc"])) == 2
     assert "--sd-fault 'crc'" in capsys.readouterr().err
+
+
+# -- register level: the vendor driver's multi-block sequences, driven from here ---------------------------------
+class Bus:
+    """SDMMC register access as a core would make it (the chip runs `j .` meanwhile)."""
+
+    def __init__(self, image):
+        from test_ch32h417_emulator import V3F
+        self.chip = Chip(b"\x6f\x00\x00\x00", sd=SdCard(image))
+        self.core = V3F
+        self.chip.rcc.values[0x18] |= 1 << 10              # RCC_SDMMCEN
+        self.sd = self.chip.peripheral("SDMMC")
+
+    def w(self, off, value):
+        self.sd.bus_write(off, 4, value, self.core)
+
+    def r(self, off):
+        return self.sd.bus_read(off, 4, self.core)
+
+    def wait(self, mask, seconds=0.05):
+        end = self.chip.now + seconds
+        while not self.r(0x24) & mask and self.chip.now < end:
+            self.chip.step()
+        f = self.r(0x24) & mask
+        self.w(0x24, f)
+        return f
+
+    def cmd(self, idx, arg, rtype=0x200):
+        self.w(0x00, arg)
+        self.w(0x04, rtype | idx)
+        return self.wait(0xF)
+
+    def init(self):
+        self.w(0x18, 0x08)                                 # DMAEN, 1 bit
+        self.w(0x1C, 4)
+        self.w(0x38, 0x100 | 0x200 | 1)                   # CLKOE, high, SYSCLK (25 MHz HSI) / 1
+        assert self.cmd(0, 0, 0) == 8
+        assert self.cmd(8, 0x1AA) == 8
+        for _ in range(3):
+            self.cmd(55, 0)
+            self.cmd(41, 0x40100000)
+        assert self.cmd(2, 0, 0x100) == 8 and self.cmd(3, 0) == 8
+        self.rca = self.r(0x14) >> 16
+        assert self.cmd(7, self.rca << 16, 0x300) == 8
+
+
+def test_multi_block_write_continues_on_write_cont_and_persists(image):
+    bus = Bus(image)
+    bus.init()
+    sram = bus.chip.buffers["sram"]
+    payload = bytes(range(256)) * 6                        # 3 blocks
+    sram[0x1000:0x1000 + len(payload)] = payload
+    assert bus.cmd(25, 20) == 8                            # CMD25 first, then the data path
+    bus.w(0x30, 0)
+    bus.w(0x34, 1)                                         # send
+    bus.w(0x30, 512 << 16 | 3)
+    bus.w(0x2C, 0x20101000)
+    for k in range(3):
+        f = bus.wait(0x40 | 0x80 | 0x20 | 0x10)
+        assert f == (0x40 if k == 2 else 0x80)             # BKGAP between blocks, TRANDONE at the end
+        assert bus.r(0x20) & 0xFFFF == k + 1               # STATUS: blocks done
+        if k < 2:
+            bus.chip.step()
+            assert bus.r(0x20) & 0xFFFF == k + 1           # ... and no further until WRITE_CONT
+            bus.w(0x14, 0)
+    assert bus.cmd(12, 0, 0x300) == 8
+    assert not bus.r(0x20) & (1 << 17)                     # DAT0 low: programming
+    bus.wait(0, seconds=0.001)
+    assert bus.r(0x20) & (1 << 17)
+    bus.sd.card.close()
+    assert open(image, "rb").read()[20 * 512:23 * 512] == payload
+
+
+def test_gap_stop_pauses_a_multi_block_read_until_cleared(image):
+    bus = Bus(image)
+    bus.init()
+    bus.w(0x30, 0)
+    bus.w(0x34, 0x10 | 0x2)                                # AUTOGAPSTOP, GAP_STOP
+    bus.w(0x30, 512 << 16 | 2)
+    bus.w(0x2C, 0x20102000)
+    assert bus.cmd(18, 4) == 8
+    assert bus.wait(0xF0) == 0x80 and bus.r(0x20) & 0xFFFF == 1
+    bus.chip.step()
+    assert bus.r(0x20) & 0xFFFF == 1                       # clock stopped at the gap
+    bus.w(0x34, 0x10)                                      # GAP_STOP cleared: goes on
+    assert bus.wait(0xF0) == 0x40 and bus.r(0x20) & 0xFFFF == 2
+    assert bytes(bus.chip.buffers["sram"][0x2000:0x2400]) == open(image, "rb").read()[4 * 512:6 * 512]
+    bus.sd.card.close()
+
+
+def test_held_in_logic_reset_or_without_sdck_no_command_is_sent(image):
+    bus = Bus(image)
+    bus.w(0x38, 0x200 | 1)                                 # no CLKOE
+    assert bus.cmd(0, 0, 0) == 0
+    bus.w(0x38, 0x100 | 0x200 | 1)
+    bus.w(0x18, 0x10 | 0x08)                               # RST_LGC held
+    assert bus.cmd(0, 0, 0) == 0
+    bus.w(0x18, 0x08)
+    assert bus.cmd(0, 0, 0) == 8
+    st = bus.sd.stats()
+    assert st["commands_without_clock"] == 1 and st["commands_in_reset"] == 1 and st["card"]["commands"] == 1
+    bus.sd.card.close()
+
+
+def test_index_and_crc_checks_on_r2_r3_responses_flag_errors(image):
+    bus = Bus(image)
+    bus.w(0x18, 0x08)
+    bus.w(0x38, 0x100 | 0x200 | 1)
+    bus.cmd(0, 0, 0)
+    assert bus.cmd(8, 0x1AA, 0x200 | 0xC00) == 0x8        # CKIDX|CKCRC on an R7: fine
+    bus.cmd(55, 0)
+    assert bus.cmd(41, 0x40100000, 0x200 | 0xC00) == 0x8 | 0x4 | 0x2   # R3: index 111111, CRC 1111111
+    bus.sd.card.close()
