@@ -28,7 +28,8 @@ Fault injection (SdFaults.parse, `--sd-fault SPEC`, repeatable):
   crc:B[,B..]       every read of block B arrives with a data CRC error (persistent)
   crc-once:B[,B..]  the first read of block B arrives with a data CRC error (transient)
   timeout:B[,B..]   the card never sends block B (data time-out), persistent; timeout-once: once
-  vanish:N          after N blocks read the card stops answering anything (removed / dead)
+  vanish:N          the card delivers N blocks (whole run), then vanishes when it would send the
+                    next: that block never comes and no command is answered any more
 """
 import os
 
