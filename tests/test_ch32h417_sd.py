@@ -368,3 +368,16 @@ def test_index_and_crc_checks_on_r2_r3_responses_flag_errors(image):
     bus.cmd(55, 0)
     assert bus.cmd(41, 0x40100000, 0x200 | 0xC00) == 0x8 | 0x4 | 0x2   # R3: index 111111, CRC 1111111
     bus.sd.card.close()
+
+
+def test_controller_reset_keeps_the_card_which_only_cmd0_resets(image):
+    bus = Bus(image)
+    bus.init()
+    bus.chip.rcc.bus_write(0x2C, 4, 1 << 10, bus.core)     # RCC HBRSTR: SDMMC held in reset
+    bus.chip.rcc.bus_write(0x2C, 4, 0, bus.core)
+    assert bus.r(0x38) == 0 and bus.sd.card.state == "tran"
+    bus.w(0x18, 0x08)
+    bus.w(0x38, 0x100 | 0x200 | 1)
+    assert bus.cmd(8, 0x1AA) == 0x1                        # CMD8 in tran: illegal, no response
+    assert bus.cmd(0, 0, 0) == 0x8 and bus.sd.card.state == "idle"
+    bus.sd.card.close()

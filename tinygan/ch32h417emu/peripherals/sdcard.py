@@ -175,12 +175,12 @@ class SdCard:
 
     # -- commands ----------------------------------------------------------------------------------
     def update(self, now):
-        if self.state == "prg" and now >= self.busy_until:
-            self.state = "tran"
+        if self.state in ("prg", "dis") and now >= self.busy_until:
+            self.state = "tran" if self.state == "prg" else "stby"
 
     def busy(self, now):
         self.update(now)
-        return self.state == "prg"
+        return self.state in ("prg", "dis")
 
     def command(self, idx, arg, now):
         """The card's answer to CMDidx (an ACMD when the previous command was CMD55)."""
