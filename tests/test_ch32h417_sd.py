@@ -93,6 +93,7 @@ def test_init_in_spec_order_then_cmd18_dma_read_gives_the_images_blocks(bdir, im
     assert st["card"]["width"] == 4 and st["card"]["high_speed"] and st["sd_hz"] == 50_000_000
     assert st["commands_sent"] == st["card"]["commands"] == len(card.log)
     assert st["card"]["overclocked_transfers"] == 0
+    assert chip.stats()["sd"] == {"commands": len(card.log), "bytes_read": 2048, "bytes_written": 0}
 
 
 # -- wrong drivers -----------------------------------------------------------------------------------------

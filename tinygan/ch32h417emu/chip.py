@@ -245,4 +245,5 @@ class Chip:
             "csr_writes": {c.name: {hex(k): v for k, v in sorted(c.csr_writes.items())} for c in self.cores},
             "resets": self.resets,
             "peripherals": {p.name: p.stats() for p in self.peripherals if p.stats()},
+            "sd": self.by_name["SDMMC"].summary(),
         }

@@ -37,6 +37,8 @@ def format_stats(chip, wall_s):
              f"{total / max(wall_s, 1e-9) / 1e6:.1f} M instructions/s (host)"]
     for name, n in st["retired"].items():
         lines.append(f"  {name}: {n} instructions retired, {st['core_hz'][name] / 1e6:g} MHz, {st['core_state'][name]}")
+    sd = st["sd"]
+    lines.append(f"  SD: {sd['commands']} commands, {sd['bytes_read']} bytes read, {sd['bytes_written']} bytes written")
     lines.append("  peripherals: " + json.dumps(st["peripherals"], default=str))
     return "\n".join(lines)
 

@@ -331,6 +331,12 @@ class SDMMC(Peripheral):
         pending = (fg & en & 0x7F) or (fg & IF_FIFO_OV and en & 0x80) or (fg & 0x200 and en & 0x100)
         return (self.IRQ,) if self.clocked() and pending else ()
 
+    def summary(self):
+        """SD traffic of the run for the bench: commands sent, bytes the card sent and received."""
+        card = self.card.stats if self.card is not None else {}
+        return {"commands": self.counts["commands_sent"], "bytes_read": card.get("bytes_read", 0),
+                "bytes_written": card.get("bytes_written", 0)}
+
     def stats(self):
         st = dict(self.counts)
         st["sd_hz"] = self.sd_hz()
