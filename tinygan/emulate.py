@@ -35,6 +35,11 @@ def add_arguments(parser):
     parser.add_argument("--out", metavar="DIR", help="where --press writes cat-K.png, verdict-K.wav, console.log")
     parser.add_argument("--timeout", type=float, metavar="S", help="give up (non-zero exit) after S seconds")
     parser.add_argument("--firmware", help="firmware to boot instead of the board's default build")
+    parser.add_argument("--sd-fault", action="append", metavar="SPEC", dest="sd_fault",
+                        help="ch32h417 only, repeatable: inject an SD card fault: crc:B[,B..] (data CRC "
+                             "error on every read of block B), crc-once:B[,B..] (first read only), "
+                             "timeout:B[,B..] / timeout-once:B[,B..] (block never sent), vanish:N (the "
+                             "card stops answering after N block reads)")
     parser.add_argument("--stats", action="store_true",
                         help="ch32h417: print retired instructions per core and emulated time at exit")
 
@@ -72,6 +77,8 @@ def run(args):
             raise CLIError("--press N needs --out DIR for the cats, the verdicts and the console log")
         if args.serial == "pty":
             raise CLIError("--press drives the console itself: leave out --serial pty")
+    if getattr(args, "sd_fault", None) and args.board != "ch32h417":
+        raise CLIError("--sd-fault is supported by the ch32h417 emulator only")
     try:
         backend = importlib.import_module(BACKENDS[args.board])
     except ImportError as e:

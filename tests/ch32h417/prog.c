@@ -16,6 +16,8 @@
                         format: mtvec = table | 3, entry n = handler of IRQ n), count 5 of them
                         sleeping in wfi (IRQ_NOT_ENABLED: the PFIC enable is skipped, so the
                         wfi never returns)
+     TEST_SD            SD card through the SDMMC controller (sd_test.c, included here so it shares
+                        the console and clock helpers; its own switches are listed there)
      TEST_HANDOFF       the V3F sleeps for an event (SCTLR.WFITOWFE + wfi); the V5F writes a word
                         in shared SRAM and sends the event; the V3F copies it to IPC MSG0
 */
@@ -123,6 +125,10 @@ __attribute__((interrupt("machine"))) static void systick1_handler(void)
 /* Vector table in the vendor's mode-3 format: entry n holds the address of IRQ n's handler. */
 __attribute__((aligned(64))) static const uint32_t vectors[32] = {[13] = (uint32_t)systick1_handler};
 
+#ifdef TEST_SD
+#include "sd_test.c"
+#endif
+
 void v5f_main(void)
 {
     v5f_alive = 1;
@@ -188,6 +194,8 @@ void v5f_main(void)
         __asm volatile ("wfi");
     }
     puts_(ticks >= 5 ? "irq 5\n" : "no irq\n");
+#elif defined(TEST_SD)
+    sd_test();
 #elif defined(TEST_HANDOFF)
     shared_word = 0x5AA5F00Du;
     PFIC_SCTLR |= 1u << 5;                        /* event to the V3F */

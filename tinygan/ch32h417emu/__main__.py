@@ -7,6 +7,7 @@ from .cli import run
 p = argparse.ArgumentParser(prog="python3 -m tinygan.ch32h417emu")
 p.add_argument("--firmware")
 p.add_argument("--sd")
+p.add_argument("--sd-fault", action="append", dest="sd_fault")
 p.add_argument("--serial", default="stdio", choices=("stdio", "pty"))
 p.add_argument("--timeout", type=float)
 p.add_argument("--console", default="USART1")

@@ -18,6 +18,7 @@ def is_special(ins):
     """An instruction the cores hook: wfi, or a CSR instruction they emulate."""
     return ins == WFI or is_emulated_csr_insn(ins)
 from .peripherals import Peripheral, make_peripherals
+from .peripherals.sdcard import SdCard, SdFaults
 
 ERASED_WORD = bytes.fromhex("39e339e3")       # erased flash reads 0xE339E339 (ArduinoCore-CH32H4, claim)
 
@@ -32,7 +33,7 @@ class EmulationFault(Exception):
 
 
 class Chip:
-    def __init__(self, image, console="USART1", host=None, quantum_s=25e-6, elf=None):
+    def __init__(self, image, console="USART1", host=None, quantum_s=25e-6, elf=None, sd=None, sd_faults=None):
         if len(image) > memmap.FLASH.size:
             raise ValueError(f"flash image is {len(image)} bytes; the chip has {memmap.FLASH.size}")
         self.buffers = {r.name: ctypes.create_string_buffer(r.size) for r in memmap.MEMORY if not r.alias_of}
@@ -49,6 +50,9 @@ class Chip:
         self.by_name = {p.name: p for p in self.peripherals}
         self.rcc = self.by_name["RCC"]
         self.pfic = self.by_name["PFIC"]
+        if sd is not None:        # the card: a path to its image (SdCard), or a ready SdCard
+            self.by_name["SDMMC"].attach(sd if isinstance(sd, SdCard) else
+                                         SdCard(sd, SdFaults.parse(sd_faults)))
         self._blocks = sorted((base, base + size, name) for name, (base, size) in memmap.PERIPHERAL_BLOCKS.items())
         self._model_at = {p.base: p for p in self.peripherals}
         self._blocks_by_page = {}
@@ -241,4 +245,5 @@ class Chip:
             "csr_writes": {c.name: {hex(k): v for k, v in sorted(c.csr_writes.items())} for c in self.cores},
             "resets": self.resets,
             "peripherals": {p.name: p.stats() for p in self.peripherals if p.stats()},
+            "sd": self.by_name["SDMMC"].summary(),
         }

@@ -2,7 +2,8 @@
 
 opts attributes (missing ones take the defaults): firmware (merged flash image, loaded at offset 0;
 default micropython_port/build/ch32h417/firmware.bin, built with `make -C micropython_port ch32h417`
-when missing), sd (issue 12: accepted, unused yet), serial ('stdio' or 'pty': then the first stdout
+when missing), sd (the SD card's image file, behind the SDMMC model; writes go to the file),
+sd_fault (list of fault specs, peripherals/sdcard.py SdFaults), serial ('stdio' or 'pty': then the first stdout
 line is `serial: /dev/pts/N`), timeout (host seconds, or None), press/out (issue 13:
 refused), stats (print retired instructions per core, emulated seconds and host MIPS at exit, on
 stderr), console (the USART bridged to the host, default USART1).
@@ -16,6 +17,7 @@ import time
 
 from .chip import Chip, EmulationFault
 from .hostserial import PtyHost, StdioHost
+from .peripherals.sdcard import SdCard, SdFaults
 
 from tinygan.appshim import REPO
 
@@ -35,6 +37,8 @@ def format_stats(chip, wall_s):
              f"{total / max(wall_s, 1e-9) / 1e6:.1f} M instructions/s (host)"]
     for name, n in st["retired"].items():
         lines.append(f"  {name}: {n} instructions retired, {st['core_hz'][name] / 1e6:g} MHz, {st['core_state'][name]}")
+    sd = st["sd"]
+    lines.append(f"  SD: {sd['commands']} commands, {sd['bytes_read']} bytes read, {sd['bytes_written']} bytes written")
     lines.append("  peripherals: " + json.dumps(st["peripherals"], default=str))
     return "\n".join(lines)
 
@@ -50,6 +54,16 @@ def run(opts):
               file=sys.stderr)
         return 2
     image = _firmware(get("firmware"))  # a CLIError names what is missing
+    sd = get("sd")
+    if get("sd_fault") and not sd:
+        print("error: --sd-fault needs a card (--sd IMG)", file=sys.stderr)
+        return 2
+    if sd:
+        try:
+            sd = SdCard(sd, SdFaults.parse(get("sd_fault")))
+        except (OSError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     serial = get("serial", "stdio") or "stdio"
     if serial == "pty":
         host = PtyHost()
@@ -61,7 +75,7 @@ def run(opts):
         return 2
     fw = get("firmware") or DEFAULT_FIRMWARE
     elfs = sorted(glob.glob(os.path.join(os.path.dirname(fw) or ".", "*.elf")))   # beside the .bin
-    chip = Chip(image, console=get("console", "USART1") or "USART1", host=host, elf=elfs)
+    chip = Chip(image, console=get("console", "USART1") or "USART1", host=host, elf=elfs, sd=sd)
     signal.signal(signal.SIGTERM, _stop)           # killed: still restore the terminal, print stats
     t0 = time.monotonic()
     status = 0
@@ -75,6 +89,8 @@ def run(opts):
     finally:
         if hasattr(host, "close"):
             host.close()
+        if sd:
+            sd.close()
     if get("stats"):
         print(format_stats(chip, time.monotonic() - t0), file=sys.stderr)
     return status
