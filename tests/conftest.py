@@ -8,9 +8,13 @@
   weights, exported once per session (about 20 s on 2 cores).
 - full_model_report: the exporter's report for full_model_path.
 - entropy_blocks: a function n -> list of n distinct 200-byte entropy blocks (seeded, reproducible).
+- sanitizer_cc: a function libs -> the first of cc/gcc/clang that links an AddressSanitizer/UBSan
+  program with those -l libraries, or None.
 """
 import os
 import random
+import shutil
+import subprocess
 
 import pytest
 
@@ -61,3 +65,17 @@ def entropy_blocks():
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def sanitizer_cc():
+    def find(libs=()):
+        for cc in ("cc", "gcc", "clang"):
+            if shutil.which(cc):
+                probe = subprocess.run([cc, "-fsanitize=address,undefined", "-x", "c", "-", "-o", os.devnull] +
+                                       ["-l" + lib for lib in libs],
+                                       input="int main(void){return 0;}", capture_output=True, text=True)
+                if probe.returncode == 0:
+                    return cc
+        return None
+    return find

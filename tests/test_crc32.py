@@ -4,7 +4,6 @@ on RV32 under QEMU; the checked-in tables equal the generator's output."""
 import os
 import random
 import re
-import shutil
 import subprocess
 import zlib
 
@@ -110,19 +109,9 @@ def test_rv32_matches_zlib(data, tmp_path):
     assert speed, text[-2000:]
 
 
-def _sanitizer_compiler():
-    for cc in ("cc", "gcc", "clang"):
-        if shutil.which(cc):
-            probe = subprocess.run([cc, "-fsanitize=address,undefined", "-x", "c", "-", "-o", os.devnull, "-lz"],
-                                   input="int main(void){return 0;}", capture_output=True, text=True)
-            if probe.returncode == 0:
-                return cc
-    return None
-
-
 @pytest.mark.parametrize("loads", ["word loads", "byte loads"])
-def test_host_against_zlib_under_asan_ubsan(tmp_path, loads):
-    cc = _sanitizer_compiler()
+def test_host_against_zlib_under_asan_ubsan(tmp_path, loads, sanitizer_cc):
+    cc = sanitizer_cc(libs=("z",))
     if cc is None:
         pytest.skip("no C compiler with AddressSanitizer/UBSan runtime and zlib found")
     exe = tmp_path / "crc_check"
