@@ -10,9 +10,12 @@
 - entropy_blocks: a function n -> list of n distinct 200-byte entropy blocks (seeded, reproducible).
 - qemu_build_root: one build of the QEMU board's firmware (BUILD_ROOT/qemu/firmware.elf) and of
   mpy-cross (BUILD_ROOT/mpy-cross/mpy-cross) for every test file that boots it.
+- sanitizer_cc: a function libs -> the first of cc/gcc/clang that links an AddressSanitizer/UBSan
+  program with those -l libraries, or None.
 """
 import os
 import random
+import shutil
 import subprocess
 
 import pytest
@@ -76,3 +79,17 @@ def qemu_build_root(tmp_path_factory):
                         "-j%d" % max(1, os.cpu_count() or 1)], capture_output=True, text=True)
     assert r.returncode == 0, "QEMU firmware build failed:\n" + (r.stdout + r.stderr)[-4000:]
     return root
+
+
+@pytest.fixture(scope="session")
+def sanitizer_cc():
+    def find(libs=()):
+        for cc in ("cc", "gcc", "clang"):
+            if shutil.which(cc):
+                probe = subprocess.run([cc, "-fsanitize=address,undefined", "-x", "c", "-", "-o", os.devnull] +
+                                       ["-l" + lib for lib in libs],
+                                       input="int main(void){return 0;}", capture_output=True, text=True)
+                if probe.returncode == 0:
+                    return cc
+        return None
+    return find

@@ -208,7 +208,9 @@ def test_memory_plan(build):
     assert region_of(sym["__dma_start"][0], 16) == "SRAM" and sym["__dma_start"][0] % 16 == 0
     assert region_of(sym["__v5f_vectors"][0], 1024) == "ITCM"
     assert region_of(sym["tg_generate"][0], 4) == "ITCM"
-    assert region_of(sym["crc_table"][0], 1024) == "DTCM"  # the engine's tables: zero-wait data
+    assert region_of(sym["tg_crc32"][0], 4) == "ITCM"
+    # the engine's tables: zero-wait data (the CRC's slicing tables, 8 KiB)
+    assert region_of(*sym["tg_crc32_table"]) == "DTCM" and sym["tg_crc32_table"][1] == 8 * 1024
 
 
 # ---------------------------------------------------------------- on the emulated chip

@@ -166,20 +166,10 @@ def test_generate_and_verify_cli(small_model_path, tmp_path):
     assert r.returncode == 0 and "3 of 3 latents identical" in r.stdout
 
 
-def _sanitizer_compiler():
-    for cc in ("cc", "gcc", "clang"):
-        if shutil.which(cc):
-            probe = subprocess.run([cc, "-fsanitize=address,undefined", "-x", "c", "-", "-o", os.devnull],
-                                   input="int main(void){return 0;}", capture_output=True, text=True)
-            if probe.returncode == 0:
-                return cc
-    return None
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("kernel", ["tg_kernel_s2_fast", "tg_kernel_s2_plain", "tg_kernel_s2_x86"])
-def test_full_model_clean_under_asan_ubsan(full_model_path, tmp_path, kernel):
-    cc = _sanitizer_compiler()
+def test_full_model_clean_under_asan_ubsan(full_model_path, tmp_path, kernel, sanitizer_cc):
+    cc = sanitizer_cc()
     if cc is None:
         pytest.skip("no C compiler with AddressSanitizer/UBSan runtime found")
     extra = []

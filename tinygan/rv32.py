@@ -56,19 +56,31 @@ def qemu_cmd(elf):
             "-nographic", "-semihosting-config", "enable=on,target=native", "-icount", "shift=0"]
 
 
-def run(elf, model_path, latent, timeout=600):
-    """Run the image on one latent (bytes). Returns (image bytes, parsed counters dict)."""
+def run_program(elf, files, outputs=(), timeout=600):
+    """Run an image in a scratch directory holding `files` (name -> bytes, or an existing path,
+    linked). Returns (console text, {name: bytes} of the `outputs` it wrote)."""
     with tempfile.TemporaryDirectory(prefix="tinygan-rv32-") as work:
-        os.symlink(os.path.abspath(model_path), os.path.join(work, "model.tgw"))
-        with open(os.path.join(work, "latent.bin"), "wb") as f:
-            f.write(latent)
+        for name, content in files.items():
+            if isinstance(content, (bytes, bytearray)):
+                with open(os.path.join(work, name), "wb") as f:
+                    f.write(content)
+            else:
+                os.symlink(os.path.abspath(content), os.path.join(work, name))
         r = subprocess.run(qemu_cmd(elf), cwd=work, capture_output=True, text=True, timeout=timeout)
         if r.returncode != 0:
             raise RV32Error("RV32 image failed (exit %d): %s" % (r.returncode, (r.stdout + r.stderr).strip()[-2000:]))
-        with open(os.path.join(work, "out.rgb"), "rb") as f:
-            image = f.read()
+        written = {}
+        for name in outputs:
+            with open(os.path.join(work, name), "rb") as f:
+                written[name] = f.read()
     # QEMU sends the semihosting console (the image's stdout) to its own stderr
-    return image, parse_counters(r.stdout + r.stderr)
+    return r.stdout + r.stderr, written
+
+
+def run(elf, model_path, latent, timeout=600):
+    """Run the image on one latent (bytes). Returns (image bytes, parsed counters dict)."""
+    text, out = run_program(elf, {"model.tgw": model_path, "latent.bin": bytes(latent)}, ("out.rgb",), timeout)
+    return out["out.rgb"], parse_counters(text)
 
 
 _LAYER = re.compile(r"layer (\d+) macs (\d+) bytes (\d+) read_instr (\d+) crc_instr (\d+) kernel_instr (\d+)")

@@ -501,9 +501,25 @@ static PyObject *use_portable_kernel(PyObject *mod, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* crc32(data, value=0): the engine's own tg_crc32 (the reader thread uses zlib's), so the tests
+ * can check it against zlib.crc32 on any buffer, offset and chaining. */
+static PyObject *engine_crc32(PyObject *mod, PyObject *args)
+{
+    (void)mod;
+    Py_buffer data;
+    unsigned int value = 0;
+    if (!PyArg_ParseTuple(args, "y*|I", &data, &value))
+        return NULL;
+    uint32_t crc = tg_crc32((uint32_t)value, data.buf, (size_t)data.len);
+    PyBuffer_Release(&data);
+    return PyLong_FromUnsignedLong(crc);
+}
+
 static PyMethodDef module_methods[] = {
     {"use_portable_kernel", use_portable_kernel, METH_O,
      "use_portable_kernel(flag): run the portable kernel even where AVX-512 VNNI is available (benchmarks)"},
+    {"crc32", engine_crc32, METH_VARARGS,
+     "crc32(data, value=0): the engine's tg_crc32, chainable like zlib.crc32(data, value)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef engine_module = {PyModuleDef_HEAD_INIT, "tinygan._engine",
