@@ -136,3 +136,47 @@ def test_modelcard_figures():
     assert modelcard.nearest_distances(two[:1], two).tolist() == [0]
     assert modelcard.psnr(two[0], two[0]) == float("inf")
     assert abs(modelcard.psnr(two[0], two[0] + 1) - 48.13) < 0.01  # 20 log10(255)
+
+
+def test_ema_generator_is_the_moving_average_and_what_export_takes(tmp_path):
+    # Recompute the average independently from the raw weights of steps 0, 1, 2: the decay after
+    # update t is min(ema, (1 + t) / (10 + t)), so with --ema 0.15 it is 0.1 then 0.15.
+    from tinygan.model import Discriminator, Generator, weights_init
+
+    assert _train(tmp_path, "--steps", "1", "--ema", "0.15") == 0
+    w1 = torch.load(tmp_path / train.CHECKPOINT, weights_only=False)["netG"]
+    assert _train(tmp_path, "--steps", "2", "--ema", "0.15", "--resume") == 0
+    ck = torch.load(tmp_path / train.CHECKPOINT, weights_only=False)
+    torch.manual_seed(1)  # --seed 1: the initial weights the run started from
+    g0 = Generator(8, 4)
+    Discriminator(4)  # built before the init is applied, as train.run does (it draws from the same RNG)
+    g0.apply(weights_init)
+    w0 = g0.state_dict()
+    for k, v in ck["netG_ema"].items():
+        if k.endswith("num_batches_tracked"):
+            assert v == ck["netG"][k]
+            continue
+        expected = 0.15 * (0.1 * w0[k] + 0.9 * w1[k]) + 0.85 * ck["netG"][k]
+        assert torch.allclose(v, expected, atol=1e-6), k
+        if k.endswith("weight"):
+            assert not torch.allclose(v, ck["netG"][k]), k  # the average is not the raw net
+    # export takes the average unless --raw
+    ema_only = tmp_path / "ema.pt"
+    torch.save(ck["netG_ema"], ema_only)
+    outs = {}
+    for name, src, extra in (("ck", tmp_path / train.CHECKPOINT, []), ("ema", ema_only, []),
+                             ("raw", tmp_path / train.CHECKPOINT, ["--raw"])):
+        outs[name] = tmp_path / (name + ".tgw")
+        assert cli.main(["export", str(src), "-o", str(outs[name]), "--calib", "64", "--name", "t"] + extra) == 0
+    assert outs["ck"].read_bytes() == outs["ema"].read_bytes()
+    assert outs["ck"].read_bytes() != outs["raw"].read_bytes()
+
+
+def test_keep_every_writes_ema_generators(tmp_path):
+    assert _train(tmp_path, "--steps", "4", "--keep-every", "2", "--ema", "0") == 0
+    kept = sorted(os.listdir(tmp_path / "generators"))
+    assert kept == ["step0000002.pt", "step0000004.pt"]
+    ck = torch.load(tmp_path / train.CHECKPOINT, weights_only=False)
+    g = load_generator(str(tmp_path / "generators" / kept[-1]))
+    for k, v in g.state_dict().items():
+        assert torch.equal(v, ck["netG"][k]), k  # --ema 0: the average is the raw generator

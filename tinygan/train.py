@@ -1,12 +1,14 @@
 """`tinygan train`: standard DCGAN training (Radford et al. 2015, as PyTorch examples/dcgan).
 
-Adam lr 2e-4 beta1 0.5, BCE-with-logits, one D step and one G step per batch. Everything needed to
-continue lives in one checkpoint (`OUT/checkpoint.pt`: both nets, both optimizers, step, loss
-history, fixed sample latents), written atomically so a kill at any moment leaves the previous
+Adam lr 2e-4 beta1 0.5, BCE-with-logits, one D step and one G step per batch, and an exponential
+moving average (EMA) of the generator's weights, which is what sample grids show and `tinygan
+export` takes. Everything needed to continue lives in one checkpoint (`OUT/checkpoint.pt`: both
+nets, the EMA generator, both optimizers, step, loss history, fixed sample latents), written atomically so a kill at any moment leaves the previous
 one intact. The latent noise of step k is drawn from a generator seeded with (seed, k) and the
 batch order of epoch e from (seed, e), so a resumed run sees the same data and noise as an
 uninterrupted one. SIGTERM/SIGINT finish the current step, save, and exit.
 """
+import copy
 import os
 import signal
 import sys
@@ -41,6 +43,10 @@ def add_arguments(p):
     p.add_argument("--sample-every", type=int, default=0,
                    help="steps between sample grids + loss plots (default 0: once per epoch)")
     p.add_argument("--log-every", type=int, default=10, help="steps between progress lines when not a tty")
+    p.add_argument("--ema", type=float, default=0.999,
+                   help="decay of the generator's weight moving average (default 0.999; 0: EMA = raw weights)")
+    p.add_argument("--keep-every", type=int, default=0,
+                   help="steps between kept EMA generators OUT/generators/stepN.pt (default 0: none)")
 
 
 def load_data(args, workers):
@@ -115,6 +121,30 @@ class Progress:
             self.stream.write("\n")
 
 
+def ema_decay(decay, step):
+    """The decay used after `step` updates: ramps up as (1+t)/(10+t), so that the average forgets the
+    random initial weights within the first tenth of the run instead of after ~1/(1-decay) steps."""
+    return min(decay, (1 + step) / (10 + step))
+
+
+def ema_update(ema, net, decay):
+    """ema <- decay * ema + (1 - decay) * net, for the weights and BatchNorm's running statistics.
+
+    Running statistics are averaged like the weights (not copied from `net`): the averaged
+    generator's activations are close to the average of the recent generators' activations, not
+    to the last one's."""
+    import torch
+
+    with torch.no_grad():
+        for e, p in zip(ema.parameters(), net.parameters()):
+            e.lerp_(p.detach(), 1 - decay)
+        for e, b in zip(ema.buffers(), net.buffers()):
+            if e.dtype.is_floating_point:
+                e.lerp_(b, 1 - decay)
+            else:
+                e.copy_(b)  # num_batches_tracked
+
+
 def _hms(seconds):
     s = int(seconds)
     return "%d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60)
@@ -152,19 +182,27 @@ def run(args):
     netD = Discriminator(args.ndf).to(device)
     netG.apply(weights_init)
     netD.apply(weights_init)
+    netG_ema = copy.deepcopy(netG).eval()
+    for p_ in netG_ema.parameters():
+        p_.requires_grad_(False)
     optG = torch.optim.Adam(netG.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     optD = torch.optim.Adam(netD.parameters(), lr=args.lr, betas=(args.beta1, 0.999))
     # Fixed latents for the sample grids, so grids from different steps show the same 64 cats.
     fixed = torch.randn(64, args.nz, generator=torch.Generator().manual_seed(args.seed + 7))
     step, history, wall = 0, [], 0.0
     config = {k: getattr(args, k) for k in ("nz", "ngf", "ndf", "batch", "lr", "beta1", "seed", "data", "images",
-                                            "data_seed")}
+                                            "data_seed", "ema")}
     if args.resume:
         ck = torch.load(ckpt_path, map_location=device, weights_only=False)
         for k in ("nz", "ngf", "ndf"):
             if ck["config"][k] != config[k]:
                 raise CLIError("--%s %s does not match the checkpoint's %s" % (k, config[k], ck["config"][k]))
         netG.load_state_dict(ck["netG"])
+        if "netG_ema" in ck:
+            netG_ema.load_state_dict(ck["netG_ema"])
+        else:  # a checkpoint from before the EMA existed: the average starts from its weights
+            netG_ema.load_state_dict(ck["netG"])
+            print("checkpoint has no EMA generator: starting the average from its netG", file=sys.stderr)
         netD.load_state_dict(ck["netD"])
         optG.load_state_dict(ck["optG"])
         optD.load_state_dict(ck["optD"])
@@ -173,16 +211,14 @@ def run(args):
     fixed = fixed.to(device)
 
     def state():
-        return {"netG": netG.state_dict(), "netD": netD.state_dict(), "optG": optG.state_dict(),
+        return {"netG": netG.state_dict(), "netG_ema": netG_ema.state_dict(), "netD": netD.state_dict(), "optG": optG.state_dict(),
                 "optD": optD.state_dict(), "step": step, "history": history, "wall_time_s": wall,
                 "fixed_latents": fixed.cpu(), "config": config, "data_shape": list(data.shape),
                 "device": str(device), "torch": str(torch.__version__), "threads": torch.get_num_threads()}
 
     def snapshot():
-        netG.eval()
         with torch.no_grad():
-            imgs = to_uint8(netG(fixed))
-        netG.train()
+            imgs = to_uint8(netG_ema(fixed))
         sheet = catdata.grid(imgs)
         sheet.save(os.path.join(args.out, "samples", "step%07d.png" % step))
         sheet.save(os.path.join(args.out, "samples.png"))
@@ -223,6 +259,7 @@ def run(args):
             lossG = F.binary_cross_entropy_with_logits(out_g, ones)
             lossG.backward()
             optG.step()
+            ema_update(netG_ema, netG, ema_decay(args.ema, step))
 
             step += 1
             wall += time.time() - t0
@@ -236,6 +273,9 @@ def run(args):
                 snapshot()
             if step % args.checkpoint_every == 0 or step == total:
                 save_checkpoint(ckpt_path, state())
+            if args.keep_every and step % args.keep_every == 0:
+                os.makedirs(os.path.join(args.out, "generators"), exist_ok=True)
+                save_checkpoint(os.path.join(args.out, "generators", "step%07d.pt" % step), netG_ema.state_dict())
     finally:
         progress.close()
         for sig, h in handlers.items():
