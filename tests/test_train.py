@@ -180,3 +180,44 @@ def test_keep_every_writes_ema_generators(tmp_path):
     g = load_generator(str(tmp_path / "generators" / kept[-1]))
     for k, v in g.state_dict().items():
         assert torch.equal(v, ck["netG"][k]), k  # --ema 0: the average is the raw generator
+
+
+def test_each_rank_takes_its_own_share_of_the_batch():
+    from tinygan import distributed
+
+    shares = [distributed.share(16, distributed.Context(r, 4)) for r in range(4)]
+    assert shares == [(0, 4), (4, 8), (8, 12), (12, 16)]  # disjoint, and together the whole batch
+    assert distributed.share(16, distributed.Context()) == (0, 16)
+    with pytest.raises(ValueError, match="multiple"):
+        distributed.share(10, distributed.Context(0, 4))
+
+
+def test_torchrun_two_cpu_ranks_keep_identical_weights(tmp_path):
+    # `tinygan train` unchanged under torchrun (gloo on CPU): both ranks end with the same
+    # parameters (DDP's averaged gradients, the same Adam steps), and only rank 0 writes files.
+    import re
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=root)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "tinygan", "train", "--out", str(tmp_path), "--steps", "4", "--keep-every", "2"] + TINY
+    r = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    hashes = dict(re.findall(r"rank (\d)/2: step 4, parameters sha256 ([0-9a-f]{64})", out))
+    assert set(hashes) == {"0", "1"}, out[-3000:]
+    assert hashes["0"] == hashes["1"]
+    ck = torch.load(tmp_path / train.CHECKPOINT, weights_only=False)
+    assert ck["step"] == 4 and ck["config"]["world"] == 2
+    from tinygan import distributed
+    from tinygan.model import Discriminator, Generator
+
+    # the checkpoint holds exactly the weights both ranks reported
+    nets = [Generator(8, 4), Discriminator(4), Generator(8, 4)]
+    for net, key in zip(nets, ("netG", "netD", "netG_ema")):
+        net.load_state_dict(ck[key])
+    assert distributed.parameter_hash(*nets) == hashes["0"]
+    assert out.count("training 0 -> 4 steps") == 1  # progress from rank 0 only
+    assert sorted(os.listdir(tmp_path / "generators")) == ["step0000002.pt", "step0000004.pt"]
