@@ -97,3 +97,21 @@ def test_figure_is_deterministic(reference):
     a = kid.kid(kid.features(kid.generator_images(net, 100)), reference[:100])
     b = kid.kid(kid.features(kid.generator_images(net, 100)), reference[:100])
     assert a == b
+
+
+def test_modelcard_prints_kid_and_floor(tmp_path, capsys):
+    # `tinygan modelcard` end to end on a small exported model (a .tgw read by the integer reference).
+    from tinygan import cli, export, testmodels
+
+    data, _ = export.export_generator(testmodels.random_generator(ngf=8, seed=0), calib=64, psnr_latents=0)
+    (tmp_path / "m.tgw").write_bytes(data)
+    assert cli.main(["modelcard", str(tmp_path / "m.tgw"), "--grid", str(tmp_path / "g.png"),
+                     "--kid-images", "40", "--data-images", "50"]) == 0
+    out = capsys.readouterr().out
+    model_line = [ln for ln in out.splitlines() if ln.startswith("KID x1000, 40 cats")]
+    floor_line = [ln for ln in out.splitlines() if ln.startswith("KID x1000 floor")]
+    assert model_line and floor_line, out
+    value = float(model_line[0].split(": ")[1].split()[0])
+    floor = float(floor_line[0].split(": ")[1].split()[0])
+    assert value > floor + 100  # an untrained generator's cats are nowhere near the data
+    assert (tmp_path / "g.png").exists()
