@@ -7,6 +7,10 @@ nets, the EMA generator, both optimizers, step, loss history, fixed sample laten
 one intact. The latent noise of step k is drawn from a generator seeded with (seed, k) and the
 batch order of epoch e from (seed, e), so a resumed run sees the same data and noise as an
 uninterrupted one. SIGTERM/SIGINT finish the current step, save, and exit.
+
+Under torchrun the same command trains data-parallel (tinygan/distributed.py): each rank takes
+its share of every batch, DDP averages the gradients, rank 0 alone prints and writes files.
+`--eval-every` prints the KID figure of the EMA generator (tinygan/kid.py) as training goes.
 """
 import copy
 import os
