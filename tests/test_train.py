@@ -221,3 +221,11 @@ def test_torchrun_two_cpu_ranks_keep_identical_weights(tmp_path):
     assert distributed.parameter_hash(*nets) == hashes["0"]
     assert out.count("training 0 -> 4 steps") == 1  # progress from rank 0 only
     assert sorted(os.listdir(tmp_path / "generators")) == ["step0000002.pt", "step0000004.pt"]
+
+
+def test_eval_every_prints_and_keeps_the_kid_figure(tmp_path, capsys):
+    assert _train(tmp_path, "--steps", "4", "--eval-every", "2", "--eval-images", "30") == 0
+    kids = torch.load(tmp_path / train.CHECKPOINT, weights_only=False)["kid"]
+    assert [k[0] for k in kids] == [2, 4]
+    assert all(k[1] > 50 for k in kids)  # 4 steps of a tiny GAN are far from the data (floor ~0)
+    assert capsys.readouterr().err.count("KID x1000") == 2
