@@ -95,13 +95,14 @@ def tgw_images(path, n=DEFAULT_IMAGES, batch=50):
     return np.concatenate([reference_batch(model, latents[i:i + batch]) for i in range(0, n, batch)])
 
 
-def images_of(path, n=DEFAULT_IMAGES):
-    """Generated images of a .tgw, a training checkpoint (its EMA generator) or a generator state_dict."""
+def images_of(path, n=DEFAULT_IMAGES, raw=False):
+    """Generated images of a .tgw, a training checkpoint (its EMA generator, or with `raw` its netG)
+    or a generator state_dict."""
     if path.endswith(".tgw"):
         return tgw_images(path, n)
     from tinygan.model import load_generator
 
-    return generator_images(load_generator(path), n)
+    return generator_images(load_generator(path, raw=raw), n)
 
 
 def main(argv=None):
@@ -110,6 +111,7 @@ def main(argv=None):
     p.add_argument("--images", type=int, default=DEFAULT_IMAGES, help="images per set (default %d)" % DEFAULT_IMAGES)
     p.add_argument("--floor", action="store_true", help="also print data vs data (seed %d vs %d)" % (FLOOR_SEED,
                                                                                                        REFERENCE_SEED))
+    p.add_argument("--raw", action="store_true", help="a training checkpoint's netG instead of its EMA generator")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     args = p.parse_args(argv)
     if args.threads:
@@ -119,7 +121,8 @@ def main(argv=None):
         print("data vs data (seed %d vs %d, %d images): KID x1000 %.3f +- %.3f"
               % ((FLOOR_SEED, REFERENCE_SEED, args.images) + kid(procedural_features(args.images, FLOOR_SEED), ref)))
     for path in args.models:
-        print("%s (%d images): KID x1000 %.3f +- %.3f" % ((path, args.images) + kid(features(images_of(path, args.images)), ref)))
+        figure = kid(features(images_of(path, args.images, args.raw)), ref)
+        print("%s%s (%d images): KID x1000 %.3f +- %.3f" % ((path, " (raw)" if args.raw else "", args.images) + figure))
         sys.stdout.flush()
     return 0
 
