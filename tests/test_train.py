@@ -229,3 +229,4 @@ def test_eval_every_prints_and_keeps_the_kid_figure(tmp_path, capsys):
     assert [k[0] for k in kids] == [2, 4]
     assert all(k[1] > 50 for k in kids)  # 4 steps of a tiny GAN are far from the data (floor ~0)
     assert capsys.readouterr().err.count("KID x1000") == 2
+    load_generator(str(tmp_path / train.CHECKPOINT))  # still loads with weights_only (export reads it so)

@@ -42,7 +42,7 @@ def mmd2_unbiased(fx, fy):
 
 def kid(fx, fy, subsets=SUBSETS):
     """(KID over all features, standard error from `subsets` disjoint equal subsets), both x1000."""
-    whole = 1000 * mmd2_unbiased(fx, fy)
+    whole = float(1000 * mmd2_unbiased(fx, fy))  # plain floats: checkpoints load with weights_only
     k = min(len(fx), len(fy)) // subsets
     if subsets < 2 or k < 2:
         return whole, float("nan")

@@ -319,7 +319,7 @@ def _train(args, ctx):
                 if step % sample_every == 0 or step == total:
                     snapshot()
                 if args.eval_every and step % args.eval_every == 0:
-                    kids.append([step] + list(evaluate(netG_ema)))
+                    kids.append([step] + [float(v) for v in evaluate(netG_ema)])
                 if step % args.checkpoint_every == 0 or step == total:
                     save_checkpoint(ckpt_path, state())
                 if args.keep_every and step % args.keep_every == 0:
