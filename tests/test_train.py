@@ -136,3 +136,97 @@ def test_modelcard_figures():
     assert modelcard.nearest_distances(two[:1], two).tolist() == [0]
     assert modelcard.psnr(two[0], two[0]) == float("inf")
     assert abs(modelcard.psnr(two[0], two[0] + 1) - 48.13) < 0.01  # 20 log10(255)
+
+
+def test_ema_generator_is_the_moving_average_and_what_export_takes(tmp_path):
+    # Recompute the average independently from the raw weights of steps 0, 1, 2: the decay after
+    # update t is min(ema, (1 + t) / (10 + t)), so with --ema 0.15 it is 0.1 then 0.15.
+    from tinygan.model import Discriminator, Generator, weights_init
+
+    assert _train(tmp_path, "--steps", "1", "--ema", "0.15") == 0
+    w1 = torch.load(tmp_path / train.CHECKPOINT, weights_only=False)["netG"]
+    assert _train(tmp_path, "--steps", "2", "--ema", "0.15", "--resume") == 0
+    ck = torch.load(tmp_path / train.CHECKPOINT, weights_only=False)
+    torch.manual_seed(1)  # --seed 1: the initial weights the run started from
+    g0 = Generator(8, 4)
+    Discriminator(4)  # built before the init is applied, as train.run does (it draws from the same RNG)
+    g0.apply(weights_init)
+    w0 = g0.state_dict()
+    for k, v in ck["netG_ema"].items():
+        if k.endswith("num_batches_tracked"):
+            assert v == ck["netG"][k]
+            continue
+        expected = 0.15 * (0.1 * w0[k] + 0.9 * w1[k]) + 0.85 * ck["netG"][k]
+        assert torch.allclose(v, expected, atol=1e-6), k
+        if k.endswith("weight"):
+            assert not torch.allclose(v, ck["netG"][k]), k  # the average is not the raw net
+    # export takes the average unless --raw
+    ema_only = tmp_path / "ema.pt"
+    torch.save(ck["netG_ema"], ema_only)
+    outs = {}
+    for name, src, extra in (("ck", tmp_path / train.CHECKPOINT, []), ("ema", ema_only, []),
+                             ("raw", tmp_path / train.CHECKPOINT, ["--raw"])):
+        outs[name] = tmp_path / (name + ".tgw")
+        assert cli.main(["export", str(src), "-o", str(outs[name]), "--calib", "64", "--name", "t"] + extra) == 0
+    assert outs["ck"].read_bytes() == outs["ema"].read_bytes()
+    assert outs["ck"].read_bytes() != outs["raw"].read_bytes()
+
+
+def test_keep_every_writes_ema_generators(tmp_path):
+    assert _train(tmp_path, "--steps", "4", "--keep-every", "2", "--ema", "0") == 0
+    kept = sorted(os.listdir(tmp_path / "generators"))
+    assert kept == ["step0000002.pt", "step0000004.pt"]
+    ck = torch.load(tmp_path / train.CHECKPOINT, weights_only=False)
+    g = load_generator(str(tmp_path / "generators" / kept[-1]))
+    for k, v in g.state_dict().items():
+        assert torch.equal(v, ck["netG"][k]), k  # --ema 0: the average is the raw generator
+
+
+def test_each_rank_takes_its_own_share_of_the_batch():
+    from tinygan import distributed
+
+    shares = [distributed.share(16, distributed.Context(r, 4)) for r in range(4)]
+    assert shares == [(0, 4), (4, 8), (8, 12), (12, 16)]  # disjoint, and together the whole batch
+    assert distributed.share(16, distributed.Context()) == (0, 16)
+    with pytest.raises(ValueError, match="multiple"):
+        distributed.share(10, distributed.Context(0, 4))
+
+
+def test_torchrun_two_cpu_ranks_keep_identical_weights(tmp_path):
+    # `tinygan train` unchanged under torchrun (gloo on CPU): both ranks end with the same
+    # parameters (DDP's averaged gradients, the same Adam steps), and only rank 0 writes files.
+    import re
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=root)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "tinygan", "train", "--out", str(tmp_path), "--steps", "4", "--keep-every", "2"] + TINY
+    r = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    hashes = dict(re.findall(r"rank (\d)/2: step 4, parameters sha256 ([0-9a-f]{64})", out))
+    assert set(hashes) == {"0", "1"}, out[-3000:]
+    assert hashes["0"] == hashes["1"]
+    ck = torch.load(tmp_path / train.CHECKPOINT, weights_only=False)
+    assert ck["step"] == 4 and ck["config"]["world"] == 2
+    from tinygan import distributed
+    from tinygan.model import Discriminator, Generator
+
+    # the checkpoint holds exactly the weights both ranks reported
+    nets = [Generator(8, 4), Discriminator(4), Generator(8, 4)]
+    for net, key in zip(nets, ("netG", "netD", "netG_ema")):
+        net.load_state_dict(ck[key])
+    assert distributed.parameter_hash(*nets) == hashes["0"]
+    assert out.count("training 0 -> 4 steps") == 1  # progress from rank 0 only
+    assert sorted(os.listdir(tmp_path / "generators")) == ["step0000002.pt", "step0000004.pt"]
+
+
+def test_eval_every_prints_and_keeps_the_kid_figure(tmp_path, capsys):
+    assert _train(tmp_path, "--steps", "4", "--eval-every", "2", "--eval-images", "30") == 0
+    kids = torch.load(tmp_path / train.CHECKPOINT, weights_only=False)["kid"]
+    assert [k[0] for k in kids] == [2, 4]
+    assert all(k[1] > 50 for k in kids)  # 4 steps of a tiny GAN are far from the data (floor ~0)
+    assert capsys.readouterr().err.count("KID x1000") == 2
+    load_generator(str(tmp_path / train.CHECKPOINT))  # still loads with weights_only (export reads it so)

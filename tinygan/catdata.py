@@ -40,10 +40,15 @@ def _jitter(rng, colour, amount=18):
     return tuple(max(0, min(255, c + rng.randint(-amount, amount))) for c in colour)
 
 
-def _background(rng, draw):
+BACKGROUNDS = ["plain", "gradient", "split"]
+
+
+def _background(rng, draw, attrs):
     """A plain, two-tone or gradient background whose colour is unrelated to the cat."""
     kind = rng.random()
     c1 = tuple(rng.randint(30, 230) for _ in range(3))
+    attrs["background"] = 0 if kind < 0.5 else 1 if kind < 0.8 else 2
+    attrs["background_rgb"] = c1
     if kind < 0.5:
         draw.rectangle([0, 0, S, S], fill=c1)
         return
@@ -58,13 +63,15 @@ def _background(rng, draw):
         draw.rectangle([0, split, S, S], fill=c2)
 
 
-def _face_layer(rng):
+def _face_layer(rng, attrs):
     """Draw the cat face centred on an S x S RGBA layer; returns the layer (pose is applied later)."""
     layer = Image.new("RGBA", (S, S), (0, 0, 0, 0))
     d = ImageDraw.Draw(layer)
-    base, dark = FURS[rng.randrange(len(FURS))]
+    fur = rng.randrange(len(FURS))
+    base, dark = FURS[fur]
     base, dark = _jitter(rng, base), _jitter(rng, dark, 10)
     pattern = rng.choice(PATTERNS)
+    attrs.update(fur=fur, fur_rgb=base, pattern=sorted(set(PATTERNS)).index(pattern))
     cx, cy = S / 2, S / 2 + S * 0.06
     rx = S * rng.uniform(0.30, 0.36)            # face half-width
     ry = rx * rng.uniform(0.80, 0.95)           # cats' faces are wider than tall
@@ -128,7 +135,8 @@ def _face_layer(rng):
         layer.alpha_composite(pat)
 
     # Eyes: almond/round white-less cat eyes: iris ellipse, vertical slit or round pupil, glint.
-    iris = _jitter(rng, IRISES[rng.randrange(len(IRISES))], 15)
+    attrs["iris"] = rng.randrange(len(IRISES))
+    iris = _jitter(rng, IRISES[attrs["iris"]], 15)
     eye_dx = rx * rng.uniform(0.36, 0.46)
     eye_y = cy - ry * rng.uniform(0.12, 0.25)
     er = rx * rng.uniform(0.15, 0.2)
@@ -146,7 +154,8 @@ def _face_layer(rng):
     # Nose (pink or dark inverted triangle), mouth (a "w" of two arcs), whiskers.
     ny = cy + ry * rng.uniform(0.2, 0.3)
     nw = rx * rng.uniform(0.1, 0.15)
-    nose = _jitter(rng, (225, 120, 130), 15) if rng.random() < 0.75 else (40, 30, 30)
+    attrs["dark_nose"] = int(rng.random() >= 0.75)
+    nose = _jitter(rng, (225, 120, 130), 15) if not attrs["dark_nose"] else (40, 30, 30)
     d.polygon([(cx - nw, ny - nw * 0.6), (cx + nw, ny - nw * 0.6), (cx, ny + nw * 0.6)], fill=nose)
     line_c = (30, 25, 25) if sum(base) > 250 or pattern == "tuxedo" else (200, 190, 185)
     lw = max(SS // 2, int(rx * 0.035))
@@ -164,12 +173,16 @@ def _face_layer(rng):
     return layer
 
 
-def cat_image(seed, index):
-    """Draw image `index` of data set `seed`: a 64x64 RGB PIL image. Deterministic in (seed, index)."""
+def cat_image(seed, index, attrs=None):
+    """Draw image `index` of data set `seed`: a 64x64 RGB PIL image. Deterministic in (seed, index).
+
+    A dict passed as `attrs` receives what was drawn (class indices, colours, pose), the targets the
+    evaluation's feature network learns to predict (tinygan/catfeatures.py)."""
+    attrs = {} if attrs is None else attrs
     rng = random.Random("tinygan-cats:%d:%d" % (seed, index))  # str seeds hash stably (sha512)
     canvas = Image.new("RGB", (S, S))
-    _background(rng, ImageDraw.Draw(canvas))
-    face = _face_layer(rng)
+    _background(rng, ImageDraw.Draw(canvas), attrs)
+    face = _face_layer(rng, attrs)
     # Pose and framing: tilt, scale, shift (kept small so the face never leaves the frame).
     angle = rng.uniform(-15, 15)
     scale = rng.uniform(0.85, 1.1)
@@ -180,6 +193,7 @@ def cat_image(seed, index):
     dx = rng.randint(-S // 16, S // 16) + (S - face.width) // 2
     dy = rng.randint(-S // 20, S // 20) + (S - face.height) // 2
     canvas.paste(face, (dx, dy), face)
+    attrs.update(angle=angle, scale=scale, dx=dx - (S - face.width) // 2, dy=dy - (S - face.height) // 2)
     return canvas.resize((SIZE, SIZE), Image.LANCZOS)
 
 

@@ -11,6 +11,7 @@ import sys
 COMMANDS = {
     "train": ("tinygan.train", "train the DCGAN on procedural cats or an image folder"),
     "export": ("tinygan.export", "quantize a checkpoint to an int8 .tgw weight file"),
+    "modelcard": ("tinygan.modelcard", "the model card's grid and figures (variety, KID, int8 vs float)"),
     "inspect": ("tinygan.inspect_cmd", "validate a .tgw file and print its layers"),
     "rechunk": ("tinygan.rechunk", "re-chunk a .tgw for the engine's RAM plan (same weights, same output)"),
     "reference": ("tinygan.reference", "PyTorch integer reference: .tgw + entropy -> PNG"),

@@ -282,6 +282,8 @@ def add_arguments(p):
     p.add_argument("--chunk-kb", type=int, default=DEFAULT_CHUNK_BYTES // 1024, help="largest weight chunk in KiB (default 16)")
     p.add_argument("--psnr-latents", type=int, default=16, help="latents for the int8-vs-float PSNR report (0: skip)")
     p.add_argument("--name", default="", help="model name stored in the header (32 bytes max)")
+    p.add_argument("--raw", action="store_true",
+                   help="take a training checkpoint's trained generator (netG), not its moving average (netG_ema)")
 
 
 def run(args):
@@ -289,7 +291,7 @@ def run(args):
     from tinygan.model import load_generator
 
     try:
-        net = load_generator(args.checkpoint)
+        net = load_generator(args.checkpoint, raw=args.raw)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise CLIError("cannot load generator from %s: %s" % (args.checkpoint, exc))
     if not 1 <= args.inv_scale <= 65535:

@@ -72,23 +72,30 @@ def weights_init(m):
         nn.init.zeros_(m.bias)
 
 
-def generator_state_dict(obj):
+def generator_state_dict(obj, raw=False):
     """Extract a generator state_dict from what torch.load returned.
 
     Accepts a bare state_dict (PyTorch examples/dcgan: keys `main.N.*`, possibly with a
-    `module.` prefix from DataParallel) or the project's training checkpoints (dict with `netG`).
+    `module.` prefix from DataParallel) or the project's training checkpoints (dict with `netG`
+    and, since training keeps one, `netG_ema`). A checkpoint's moving-average generator is the one
+    taken unless `raw` (it is the one trained for export; docs/training.md "EMA").
     """
-    if isinstance(obj, dict) and "netG" in obj:
+    if isinstance(obj, dict) and "netG_ema" in obj and not raw:
+        obj = obj["netG_ema"]
+    elif isinstance(obj, dict) and "netG" in obj:
         obj = obj["netG"]
     if not isinstance(obj, dict) or not any(k.startswith(("main.", "module.main.")) for k in obj):
         raise ValueError("not a DCGAN generator checkpoint (expected keys 'main.N.*' or a 'netG' entry)")
     return {k[len("module."):] if k.startswith("module.") else k: v for k, v in obj.items()}
 
 
-def load_generator(path, map_location="cpu"):
-    """Load a Generator from a checkpoint file; nz/ngf/nc are inferred from the weight shapes."""
+def load_generator(path, map_location="cpu", raw=False):
+    """Load a Generator from a checkpoint file; nz/ngf/nc are inferred from the weight shapes.
+
+    A training checkpoint gives its EMA generator, or with `raw` the trained weights themselves.
+    """
     obj = torch.load(path, map_location=map_location, weights_only=True)
-    sd = generator_state_dict(obj)
+    sd = generator_state_dict(obj, raw=raw)
     w0 = sd["main.0.weight"]  # [nz, 8*ngf, 4, 4]
     w_last = sd["main.12.weight"]  # [ngf, nc, 4, 4]
     net = Generator(nz=w0.shape[0], ngf=w0.shape[1] // 8, nc=w_last.shape[1])

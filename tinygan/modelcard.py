@@ -1,11 +1,14 @@
-"""`python3 -m tinygan.modelcard weights/default.tgw`: regenerate the model card's figures.
+"""`tinygan modelcard weights/default.tgw`: regenerate the model card's figures.
 
 Draws the card's 16-cat grid with the int8 C engine from 16 different 200-byte entropy blocks (the
 bytes a device would take from its pool for one cat each), and measures:
 - variety: the mean pairwise pixel distance between the 16 cats, next to the same figure for the
   training data (a collapsed generator scores near 0), and each cat's distance to its nearest
   training image (a generator that memorised the data scores near 0);
-- with `--checkpoint` (the float training checkpoint, not shipped): the PSNR of the int8 engine's
+- quality: KID x1000 (tinygan/kid.py) of 1,000 of the model's cats (integer reference = engine
+  bytes) against 1,000 fresh procedural cats, next to the floor, two procedural sets against
+  each other;
+- with `--checkpoint` (the float training checkpoint or generator): the PSNR of the int8 engine's
   images against the float PyTorch generator on the same latents.
 
 The entropy blocks are SHA-256 in counter mode over a fixed label, so anyone regenerates the same
@@ -79,14 +82,17 @@ def nearest_distances(images, data):
     return np.array(out)
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python3 -m tinygan.modelcard", description=__doc__.splitlines()[0])
+def add_arguments(p):
     p.add_argument("model", help="the exported .tgw (weights/default.tgw)")
     p.add_argument("--grid", default="weights/grid.png", help="where to write the 16-cat grid (4x4, 2x scale)")
     p.add_argument("--checkpoint", help="float training checkpoint for the int8-vs-float PSNR (not shipped)")
     p.add_argument("--data-images", type=int, default=2000,
                    help="procedural training images (seed 0) compared against for variety and memorisation")
-    args = p.parse_args(argv)
+    p.add_argument("--kid-images", type=int, default=1000,
+                   help="images per set for the KID figure and its floor (default 1000; 0: skip)")
+
+
+def run(args):
     from tinygan import catdata
 
     blocks = entropy_blocks(16)
@@ -106,8 +112,23 @@ def main(argv=None):
               % (psnr(images, ref), min(per), max(per)))
         catdata.grid(ref, cols=4, pad=2, scale=2).save(args.grid.replace(".png", "-float.png"))
     else:
-        print("int8-vs-float PSNR: skipped (needs --checkpoint, the float model is not shipped)")
+        print("int8-vs-float PSNR: skipped (needs --checkpoint, the float generator)")
+    if args.kid_images:
+        from tinygan import kid
+
+        ref = kid.procedural_features(args.kid_images, kid.REFERENCE_SEED)
+        print("KID x1000, %d cats (integer reference) vs %d procedural cats (seed %d): %.3f +- %.3f"
+              % ((args.kid_images, args.kid_images, kid.REFERENCE_SEED)
+                 + kid.kid(kid.features(kid.tgw_images(args.model, args.kid_images)), ref)))
+        print("KID x1000 floor, procedural seed %d vs seed %d: %.3f +- %.3f"
+              % ((kid.FLOOR_SEED, kid.REFERENCE_SEED) + kid.kid(kid.procedural_features(args.kid_images, kid.FLOOR_SEED), ref)))
     return 0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python3 -m tinygan.modelcard", description=__doc__.splitlines()[0])
+    add_arguments(p)
+    return run(p.parse_args(argv))
 
 
 if __name__ == "__main__":
