@@ -262,7 +262,8 @@ static sd_status_t read_once(uint32_t first, uint32_t count, uint32_t dma_addr)
     if (!multi) {
         return st == SD_OK ? data_event(deadline) : st;
     }
-    bool command_ok = st == SD_OK;
+    /* a card that answered (even with an error) may be sending: CMD12 brings it back */
+    bool command_ok = st != SD_CMD_TIMEOUT;
     while (st == SD_OK && blocks_done() < count) {
         st = data_event(deadline);
         SDMMC_TRAN_MODE &= ~SDMMC_GAP_STOP;
@@ -284,10 +285,14 @@ static sd_status_t write_once(uint32_t first, uint32_t count, uint32_t dma_addr)
 {
     bool multi = count > 1;
     sd_status_t st = wait_not_busy(SD_BUSY_US);
-    if (st == SD_OK) {
-        st = data_command(multi ? CMD_WRITE_MULTI : CMD_WRITE_SINGLE, card_address(first));
-    }
     if (st != SD_OK) {
+        return st;
+    }
+    st = data_command(multi ? CMD_WRITE_MULTI : CMD_WRITE_SINGLE, card_address(first));
+    if (st != SD_OK) {
+        if (multi && st != SD_CMD_TIMEOUT) {
+            stop_transmission();    /* the card may be waiting for data: back to transfer state */
+        }
         return st;
     }
     data_setup(SDMMC_DMA_DIR_SEND, SD_BLOCK_SIZE, count, dma_addr);
