@@ -107,6 +107,16 @@ def card(tmp_path_factory):
     return {"image": image, "folder": folder, "work": work}
 
 
+def stop(proc):
+    """Ends an emulator (SIGTERM, then SIGKILL on a loaded machine that does not get to it)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
 def boot(firmware_bin, image, *extra):
     return subprocess.Popen([sys.executable, "-m", "tinygan", "emulate", "ch32h417", "--firmware", firmware_bin,
                              "--sd", image, "--serial", "pty", "--timeout", "1500"] + list(extra),
@@ -129,8 +139,7 @@ def emulated_with_card(firmware, card):
         assert b"/sd not mounted" not in banner, banner
         yield port, proc
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
 
 
 def mpremote(port, *args, timeout=300):
@@ -210,8 +219,7 @@ def test_transient_errors_are_retried_persistent_ones_raise_eio(firmware, card):
                        "try:\n    sd.readblocks(5999, b)\nexcept OSError as e:\n    print(e.errno, sd.info()[4])\n"
                        "sd.readblocks(100, b); print(binascii.crc32(b))\n")
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
     with open(image, "rb") as f:
         img = f.read(8000 * 512)
     crc = lambda block: str(binascii.crc32(img[block * 512:(block + 4) * 512]))
