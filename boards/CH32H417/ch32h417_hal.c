@@ -239,7 +239,10 @@ MP_NORETURN void ch32h417_v5f_main(void)
     ch32h417_reset();
 }
 
+#if !CH32H417_SDMMC
+/* ch32h417_sdcard.c provides it when the SD driver is built. */
 void board_mount_storage(void)
 {
-    mp_printf(&mp_plat_print, "SD card driver not written yet (docs/micropython-port.md); /sd not mounted\n");
+    mp_printf(&mp_plat_print, "SD card driver left out of this build (CH32H417_SDMMC=0); /sd not mounted\n");
 }
+#endif

@@ -3,6 +3,10 @@
 
 MP_NORETURN void ch32h417_reset(void);
 
+#if CH32H417_SDMMC
+extern const mp_obj_type_t ch32h417_sdcard_type; /* machine.SDCard (ch32h417_sdcard.c) */
+#endif
+
 /* No interrupt is enabled on the V5F, so a wfi could sleep forever: idle waits by polling, at
  * most 1 ms, less when a character arrives (board_wait_us in ch32h417_hal.c). */
 static void mp_machine_idle(void) {

@@ -8,6 +8,8 @@
  *   [GPIO] EVT/EXAM/SRC/Peripheral/{inc/ch32h417_gpio.h,src/ch32h417_gpio.c}
  *   [USART] EVT/EXAM/SRC/Peripheral/{inc/ch32h417_usart.h,src/ch32h417_usart.c}
  *   [RNG] EVT/EXAM/RNG/RNG/Common/hardware.c, src/ch32h417_rng.c
+ *   [SDMMC] EVT/EXAM/SRC/Peripheral/{inc/ch32h417_sdmmc.h,src/ch32h417_sdmmc.c} and the SD example
+ *           EVT/EXAM/SDMMC/SDMMC_SD/Common/sdmmc_sd.c (pins, order of the register writes)
  * Written for this project (no vendor code); /work/shared/CH32H417.md collects the same facts.
  */
 #ifndef CH32H417_REGS_H
@@ -34,6 +36,7 @@
 #define RCC_HBPCENR             CH32_REG32(RCC_BASE + 0x18)
 #define RCC_HB2PCENR            CH32_REG32(RCC_BASE + 0x1C)
 #define RCC_HB1PCENR            CH32_REG32(RCC_BASE + 0x20)
+#define RCC_HBRSTR              CH32_REG32(RCC_BASE + 0x2C)
 #define RCC_CFGR2               CH32_REG32(RCC_BASE + 0x30)
 #define RCC_PLLCFGR2            CH32_REG32(RCC_BASE + 0x34)
 /* CTLR */
@@ -64,11 +67,17 @@
 #define RCC_SYSPLL_PLL          0x00000000u
 #define RCC_SYSPLL_GATE         0x80000000u
 /* peripheral clock enables */
+#define RCC_HB_DMA1EN           0x00000001u /* HBPCENR bit 0 (RCC_DMA1EN) */
 #define RCC_HB_RNGEN            0x00000200u /* HBPCENR bit 9 */
+#define RCC_HB_SDMMCEN          0x00000400u /* HBPCENR bit 10 (RCC_SDMMCEN) */
+#define RCC_HB_SDMMCRST         0x00000400u /* HBRSTR bit 10 (RCC_SDMMCRST) */
+#define RCC_HB2_IOPCEN          0x00000010u /* HB2PCENR bit 4 (RCC_IOPCEN) */
+#define RCC_HB2_IOPDEN          0x00000020u /* HB2PCENR bit 5 (RCC_IOPDEN) */
 #define RCC_HB2_AFIOEN          0x00000001u /* HB2PCENR bit 0 */
 #define RCC_HB2_IOPAEN          0x00000004u /* HB2PCENR bit 2 */
 #define RCC_HB2_USART1EN        0x00004000u /* HB2PCENR bit 14 */
 #define RCC_HB1_PWREN           0x10000000u /* HB1PCENR bit 28 */
+#define RCC_HB1_SWPMIEN         0x80000000u /* HB1PCENR bit 31 (RCC_SWPMIEN) */
 
 /* ---- FLASH controller at 0x40022000 [H]: ACTLR bits[1:0] select the flash clock */
 #define FLASH_ACTLR             CH32_REG32(0x40022000u)
@@ -83,6 +92,9 @@
 
 /* ---- GPIO / AFIO [H][GPIO] */
 #define GPIOA_BASE              0x40010800u
+#define GPIOC_BASE              0x40011000u
+#define GPIOD_BASE              0x40011400u
+#define GPIO_CFGLR(base)        CH32_REG32((base) + 0x00) /* pins 0..7, 4 bits each */
 #define GPIO_CFGHR(base)        CH32_REG32((base) + 0x04) /* pins 8..15, 4 bits each */
 #define GPIO_BSHR(base)         CH32_REG32((base) + 0x10)
 #define GPIO_SPEED(base)        CH32_REG32((base) + 0x1C) /* 2 bits per pin */
@@ -119,6 +131,61 @@
 #define RNG_SR_SECS             0x00000004u
 #define RNG_SR_CEIS             0x00000020u
 #define RNG_SR_SEIS             0x00000040u
+
+/* ---- SWPMI at 0x40008400 [H] SWPMI_TypeDef: OR is the 10th word. The SD example sets OR bit 0
+ * before it drives the SD pins (SD_GPIO_Init, sdmmc_sd.c); the SDK does not say what the bit does. */
+#define SWPMI_OR                CH32_REG32(0x40008400u + 0x24)
+#define SWPMI_OR_SD_EXAMPLE     0x00000001u
+
+/* ---- SDMMC at 0x40024000 [H] SDMMC_TypeDef, bit definitions "SDMMC" [SDMMC] */
+#define SDMMC_BASE              0x40024000u
+#define SDMMC_ARGUMENT          CH32_REG32(SDMMC_BASE + 0x00)
+#define SDMMC_CMD_SET           CH32_REG16(SDMMC_BASE + 0x04)
+#define SDMMC_RESPONSE(n)       CH32_REG32(SDMMC_BASE + 0x08 + 4 * (n)) /* RESPONSE0..3 */
+#define SDMMC_WRITE_CONT        CH32_REG32(SDMMC_BASE + 0x14)          /* RESPONSE3 when written */
+#define SDMMC_CONTROL           CH32_REG16(SDMMC_BASE + 0x18)
+#define SDMMC_TIMEOUT           (*(volatile uint8_t *)(SDMMC_BASE + 0x1C))
+#define SDMMC_STATUS            CH32_REG32(SDMMC_BASE + 0x20)
+#define SDMMC_INT_FG            CH32_REG16(SDMMC_BASE + 0x24)          /* write 1 to clear */
+#define SDMMC_INT_EN            CH32_REG16(SDMMC_BASE + 0x28)
+#define SDMMC_DMA_BEG1          CH32_REG32(SDMMC_BASE + 0x2C)
+#define SDMMC_BLOCK_CFG         CH32_REG32(SDMMC_BASE + 0x30)          /* size << 16 | count */
+#define SDMMC_TRAN_MODE         CH32_REG32(SDMMC_BASE + 0x34)
+#define SDMMC_CLK_DIV           CH32_REG16(SDMMC_BASE + 0x38)
+/* CMD_SET */
+#define SDMMC_CMDIDX_MASK       0x003Fu
+#define SDMMC_RESP_NONE         0x0000u     /* SDMMC_Resp_NONE */
+#define SDMMC_RESP_136          0x0100u     /* SDMMC_Resp_136 (R2) */
+#define SDMMC_RESP_48           0x0200u     /* SDMMC_Resp_48 (R1, R3, R6, R7) */
+#define SDMMC_CKCRC             0x0400u     /* check the response's CRC7 */
+#define SDMMC_CKIDX             0x0800u     /* check the response's command index */
+/* CONTROL */
+#define SDMMC_LW_MASK           0x0003u     /* bus width: 0 = 1 bit, 1 = 4 bits, 2 = 8 bits */
+#define SDMMC_LW_4BIT           0x0001u
+#define SDMMC_DMAEN             0x0008u
+#define SDMMC_NEGSMP            0x0020u     /* sample on the falling edge (SDMMC_SampleClock_Falling) */
+/* STATUS */
+#define SDMMC_BLOCK_NUM_MASK    0x0000FFFFu /* blocks transferred (SDMMC_GetBlockNumSuccess) */
+#define SDMMC_DAT0STA           0x00020000u /* DAT0 line high: the card is not busy */
+/* INT_FG */
+#define SDMMC_IF_RE_TMOUT       0x0001u     /* no response */
+#define SDMMC_IF_RECRC_WR       0x0002u     /* response CRC wrong */
+#define SDMMC_IF_REIDX_ER       0x0004u     /* response index wrong */
+#define SDMMC_IF_CMDDONE        0x0008u
+#define SDMMC_IF_DATTMO         0x0010u     /* data time-out */
+#define SDMMC_IF_TRANERR        0x0020u     /* data CRC (read) or CRC status (write) error */
+#define SDMMC_IF_TRANDONE       0x0040u
+#define SDMMC_IF_BKGAP          0x0080u     /* a block done, the clock stopped in the gap */
+#define SDMMC_IF_FIFO_OV        0x0100u
+#define SDMMC_IF_ALL            0x07FFu
+/* TRAN_MODE */
+#define SDMMC_DMA_DIR_SEND      0x00000001u /* SDMMC_TranDir_Send; 0 = receive */
+#define SDMMC_GAP_STOP          0x00000002u
+#define SDMMC_AUTOGAPSTOP       0x00000010u
+/* CLK_DIV */
+#define SDMMC_DIV_MASK          0x001Fu
+#define SDMMC_CLKOE             0x0100u     /* drive SDCK */
+#define SDMMC_CLKMODE_HIGH      0x0200u     /* SDMMC_ClockSpeed_High; 0 = low speed */
 
 /* ---- PFIC at 0xE000E000 [C] PFIC_Type */
 #define PFIC_CFGR               CH32_REG32(0xE000E048u)

@@ -5,6 +5,12 @@
 # merged flash image firmware.bin. README.md has the memory map and the boot sequence.
 # console.c: the port's stdin/stdout, ticks and delays on this board's primitives (console.h).
 BOARD_SRC_C = $(BOARD_DIR)/ch32h417_hal.c console.c
+# The SD card (SDMMC controller, machine.SDCard, /sd): CH32H417_SDMMC=0 leaves it out, for an
+# emulator without the SDMMC model (any access to an unmodelled peripheral halts the emulated core).
+CH32H417_SDMMC ?= 1
+ifeq ($(CH32H417_SDMMC),1)
+BOARD_SRC_C += $(BOARD_DIR)/ch32h417_sdmmc.c $(BOARD_DIR)/ch32h417_sdcard.c storage.c
+endif
 BOARD_SRC_S = $(BOARD_DIR)/v5f_start.s
 LDSCRIPT = $(BOARD_DIR)/v5f.ld
 
@@ -13,7 +19,7 @@ LDSCRIPT = $(BOARD_DIR)/v5f.ld
 # the engine arena (memory.ld).
 MICROPY_HEAP_SIZE = 458752
 MICROPY_STACK_SIZE = 32768
-CFLAGS_BOARD =
+CFLAGS_BOARD = -DCH32H417_SDMMC=$(CH32H417_SDMMC)
 
 LDFLAGS += -nostartfiles -L$(BOARD_DIR) -Wl,--defsym=__v5f_stack_size=$(MICROPY_STACK_SIZE) \
 	-Wl,--orphan-handling=error
