@@ -152,6 +152,20 @@ def test_rng_gives_data_when_enabled_and_clocked(bdir):
 
 
 @needs_gcc
+def test_swpmi_option_register_needs_its_clock(bdir):
+    """The vendor's SD example sets SWPMI OR bit 0 after enabling the SWPMI clock (HB1PCENR bit 31):
+    without the clock the write is ignored, with it the value is kept."""
+    chip, _ = boot(build(bdir))
+    swpmi, core = chip.peripheral("SWPMI"), chip.cores[1]
+    chip.rcc.values[0x20] &= ~(1 << 31)
+    swpmi.bus_write(0x24, 4, 1, core)
+    assert swpmi.values[0x24] == 0 and swpmi.ignored_writes == 1
+    chip.rcc.values[0x20] |= 1 << 31
+    swpmi.bus_write(0x24, 4, 1, core)
+    assert swpmi.stats()["or_value"] == 1
+
+
+@needs_gcc
 def test_systick_counts_hclk_and_a_timer_never_started_never_fires(bdir):
     host = BufferHost()
     chip = Chip(build(bdir, "TEST_SYSTICK"), host=host)

@@ -15,18 +15,21 @@ from .pwr import PWR
 from .rcc import RCC
 from .rng import RNG
 from .sdmmc import SDMMC
+from .swpmi import SWPMI
 from .systick import SysTick
 from .usart import USART, USARTS
 
 __all__ = ["Peripheral", "Reg", "make_peripherals"]
 
 BASES = {"RCC": 0x40021000, "PWR": 0x40007000, "FLASH_R": 0x40022000, "AFIO": 0x40010000,
-         "RNG": 0x40023C00, "SDMMC": 0x40024000, "HSEM": 0xE000C000, "IPC": 0xE000D000, "PFIC": 0xE000E000, "SYSTICK": 0xE000F000}
+         "RNG": 0x40023C00, "SDMMC": 0x40024000,
+         "SWPMI": 0x40008400, "HSEM": 0xE000C000, "IPC": 0xE000D000, "PFIC": 0xE000E000, "SYSTICK": 0xE000F000}
 
 
 def make_peripherals(chip):
     models = [RCC(chip, BASES["RCC"]), PWR(chip, BASES["PWR"]), FLASH(chip, BASES["FLASH_R"]),
-              AFIO(chip, BASES["AFIO"]), RNG(chip, BASES["RNG"]), SDMMC(chip, BASES["SDMMC"]), HSEM(chip, BASES["HSEM"]),
+              AFIO(chip, BASES["AFIO"]), RNG(chip, BASES["RNG"]), SDMMC(chip, BASES["SDMMC"]),
+              SWPMI(chip, BASES["SWPMI"]), HSEM(chip, BASES["HSEM"]),
               IPC(chip, BASES["IPC"]), PFIC(chip, BASES["PFIC"]), SysTick(chip, BASES["SYSTICK"])]
     models += [GPIO(chip, 0x40010800 + 0x400 * i, p) for i, p in enumerate(PORTS)]
     models += [USART(chip, name) for name in USARTS]

@@ -47,7 +47,7 @@ CLOCK_BITS = {
     "GPIOF": ("HB2PCENR", 7), "USART1": ("HB2PCENR", 14),
     "USART6": ("HB1PCENR", 6), "USART7": ("HB1PCENR", 7), "USART8": ("HB1PCENR", 8),
     "USART2": ("HB1PCENR", 17), "USART3": ("HB1PCENR", 18), "USART4": ("HB1PCENR", 19),
-    "USART5": ("HB1PCENR", 20), "PWR": ("HB1PCENR", 28),
+    "USART5": ("HB1PCENR", 20), "PWR": ("HB1PCENR", 28), "SWPMI": ("HB1PCENR", 31),
     "RNG": ("HBPCENR", 9), "SDMMC": ("HBPCENR", 10),
 }
 # Reset bits mirror the enable bits (RCC_*RST definitions; RCC_HBRSTR for the HB bus).
