@@ -1,5 +1,6 @@
-"""CH32H417 hardware layer: NOT IMPLEMENTED YET, waiting for the MicroPython port
-(micropython_port/, boards/CH32H417/).
+"""CH32H417 hardware layer: NOT IMPLEMENTED YET. The firmware (boards/CH32H417/) boots, mounts the
+SD card at /sd and runs the engine; the DAC, LCD and button drivers this layer needs are not
+written (issue: speech, display and button on the CH32H417).
 
 It must provide the same attributes as hw_host.Board: sd_root (the mounted SD card, e.g. "/sd"),
 open_dac()/close_dac() returning a sink with write(buf, n) taking 8-bit unsigned samples at
@@ -12,5 +13,5 @@ hardware.
 class Board:
     def __init__(self, *args, **kwargs):
         raise NotImplementedError(
-            "hw_ch32h417: the CH32H417 board layer waits for the MicroPython port; "
-            "on the host use hw_host.Board")
+            "hw_ch32h417: the CH32H417 board layer waits for its DAC, LCD and button drivers; "
+            "the card is at /sd (tinygan.Model('/sd/model.tgw') works); on the host use hw_host.Board")
