@@ -118,15 +118,12 @@ def stop(proc):
 
 
 def boot(firmware_bin, image, *extra):
-    return subprocess.Popen([sys.executable, "-m", "tinygan", "emulate", "ch32h417", "--firmware", firmware_bin,
+    """The firmware on the emulated chip with `image` as its card, booted to the REPL:
+    -> (process, pty path, what the console printed up to the first prompt)."""
+    from test_ch32h417_firmware import BOOT_S, open_pty, read_until
+    proc = subprocess.Popen([sys.executable, "-m", "tinygan", "emulate", "ch32h417", "--firmware", firmware_bin,
                              "--sd", image, "--serial", "pty", "--timeout", "1500"] + list(extra),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-
-
-@pytest.fixture(scope="module")
-def emulated_with_card(firmware, card):
-    from test_ch32h417_firmware import BOOT_S, open_pty, read_until
-    proc = boot(firmware["firmware.bin"], card["image"])
     try:
         first = proc.stdout.readline()
         assert first.startswith("serial: "), first + proc.stderr.read()
@@ -136,6 +133,16 @@ def emulated_with_card(firmware, card):
             banner = read_until(fd, b">>> ", BOOT_S)
         finally:
             os.close(fd)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc, port, banner
+
+
+@pytest.fixture(scope="module")
+def emulated_with_card(firmware, card):
+    proc, port, banner = boot(firmware["firmware.bin"], card["image"])
+    try:
         assert b"/sd not mounted" not in banner, banner
         yield port, proc
     finally:
@@ -199,20 +206,11 @@ def test_transient_errors_are_retried_persistent_ones_raise_eio(firmware, card):
     """--sd-fault of the emulator's card model: a one-time CRC error and a one-time time-out on
     chosen blocks are retried (the data still right); a CRC error on every read of a block gives
     OSError(EIO) after SD_RETRIES (3) more tries, and the card still reads elsewhere."""
-    from test_ch32h417_firmware import BOOT_S, open_pty, read_until
     image = str(card["work"] / "faults.img")          # not the image the other emulator has open
     shutil.copyfile(card["image"], image)
-    proc = boot(firmware["firmware.bin"], image, "--sd-fault", "crc-once:5000", "--sd-fault",
-                "timeout-once:7001", "--sd-fault", "crc:6000")
+    proc, port, _ = boot(firmware["firmware.bin"], image, "--sd-fault", "crc-once:5000", "--sd-fault",
+                         "timeout-once:7001", "--sd-fault", "crc:6000")
     try:
-        first = proc.stdout.readline()
-        assert first.startswith("serial: "), first + proc.stderr.read()
-        port = first.split(" ", 1)[1].strip()
-        fd = open_pty(port)
-        try:
-            read_until(fd, b">>> ", BOOT_S)
-        finally:
-            os.close(fd)
         out = mpremote(port, "exec", "import machine, binascii\nsd = machine.SDCard()\nb = bytearray(2048)\n"
                        "sd.readblocks(4999, b); print(binascii.crc32(b), sd.info()[4])\n"
                        "sd.readblocks(7000, b); print(binascii.crc32(b), sd.info()[4])\n"
