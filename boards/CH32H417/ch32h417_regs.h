@@ -10,7 +10,7 @@
  *   [RNG] EVT/EXAM/RNG/RNG/Common/hardware.c, src/ch32h417_rng.c
  *   [SDMMC] EVT/EXAM/SRC/Peripheral/{inc/ch32h417_sdmmc.h,src/ch32h417_sdmmc.c} and the SD example
  *           EVT/EXAM/SDMMC/SDMMC_SD/Common/sdmmc_sd.c (pins, order of the register writes)
- * Written for this project (no vendor code); /work/shared/CH32H417.md collects the same facts.
+ * Written for this project (no vendor code); ../shared/CH32H417.md (beside the checkout) collects the same facts.
  */
 #ifndef CH32H417_REGS_H
 #define CH32H417_REGS_H
