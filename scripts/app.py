@@ -143,7 +143,7 @@ def load(board, model_factory, fallback=None, log=print):
     return model, pool, bank
 
 
-def heap_report(log):
+def heap_report():
     try:
         import gc
         import micropython
@@ -178,7 +178,7 @@ def main(board, model_factory=None, fallback=None, log=print):
             return 1
         cats += 1
         if HEAP_REPORT:
-            heap_report(log)
+            heap_report()
     return 0
 
 

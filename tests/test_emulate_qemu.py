@@ -17,11 +17,11 @@ import tty
 
 import pytest
 
-from tinygan import qemu_board, rv32, sdcard, tgw
+from tinygan import emulate, qemu_board, rv32, sdcard, tgw
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = os.path.join(REPO, "weights", "default.tgw")
-TOP = qemu_board.micropython_source()
+TOP = emulate.micropython_source()
 MISSING = rv32.missing_tools()
 pytestmark = [
     pytest.mark.skipif(TOP is None, reason="MicroPython source absent: MICROPY_TOP unset and "

@@ -15,12 +15,10 @@ import tempfile
 import threading
 import time
 
-from tinygan.appshim import REPO
 from tinygan.cli import CLIError
-from tinygan.emulate import firmware, micropython_source  # noqa: F401 (micropython_source: tests)
+from tinygan.emulate import PORT_DIR, firmware
 
 QEMU = "qemu-system-riscv32"
-PORT_DIR = os.path.join(REPO, "micropython_port")
 DEFAULT_FIRMWARE = os.path.join(PORT_DIR, "build", "qemu", "firmware.elf")
 QEMU_ARGS = ["-machine", "virt", "-cpu", "rv32", "-m", "64M", "-bios", "none", "-nographic",
              "-monitor", "null", "-semihosting-config", "enable=on,target=native"]

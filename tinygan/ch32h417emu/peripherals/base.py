@@ -33,6 +33,13 @@ def word_array(name, offset, count, stride=4, **kw):
     return tuple(Reg(offset + i * stride, f"{name}{i}", **kw) for i in range(count))
 
 
+def core_pc(core):
+    """The PC of the core whose access is being handled (0 for a test's stand-in core)."""
+    from unicorn.riscv_const import UC_RISCV_REG_PC
+    uc = getattr(core, "uc", None)
+    return uc.reg_read(UC_RISCV_REG_PC) if uc is not None else 0
+
+
 class Peripheral:
     NAME = ""
     SOURCE = ""
@@ -54,6 +61,10 @@ class Peripheral:
 
     def clocked(self):
         return self.CLOCK is None or self.chip.rcc.clock_on(*self.CLOCK)
+
+    def not_modelled(self, core, what):
+        """Firmware used a feature this model leaves out: the run stops, naming it and the PC."""
+        self.chip.set_fault(core, core_pc(core), None, f"{self.NAME}: {what} is not modelled")
 
     def get(self, name):
         return self.values[self._offset_of(name)]

@@ -53,7 +53,7 @@ Model (inferences marked in docs/ch32h417-emulator.md):
 import ctypes
 
 from .. import memmap
-from .base import Peripheral, Reg
+from .base import Peripheral, Reg, core_pc as _pc
 from .sdcard import NotModelled
 
 IF_RE_TMOUT, IF_RECRC_WR, IF_REIDX_ER, IF_CMDDONE = 0x1, 0x2, 0x4, 0x8
@@ -148,7 +148,7 @@ class SDMMC(Peripheral):
 
     def write_control(self, value, core):
         if value & CTL_SLV_MODE:
-            self._not_modelled(core, "slave mode (CONTROL.SLV_MODE)")
+            self.not_modelled(core, "slave mode (CONTROL.SLV_MODE)")
         self.values[0x18] = value & 0x03BF
         if value & 0x04:                                   # ALL_CLR: flags, count, transfer
             self.values[0x24] = 0
@@ -158,7 +158,7 @@ class SDMMC(Peripheral):
     def write_tran_mode(self, value, core):
         for bit, what in ((TM_DUAL, "dual-buffer DMA"), (TM_DDR, "DDR mode"), (TM_BOOT, "boot mode")):
             if value & bit:
-                self._not_modelled(core, what + " (TRAN_MODE)")
+                self.not_modelled(core, what + " (TRAN_MODE)")
         self.values[0x34] = value & 0x001F7F17
         x = self.xfer
         if x and not x.send and x.paused and not value & TM_GAP_STOP:
@@ -189,7 +189,7 @@ class SDMMC(Peripheral):
             try:
                 answer = self.card.command(idx, self.values[0x00], now)
             except NotModelled as e:
-                self._not_modelled(core, str(e))
+                self.not_modelled(core, str(e))
                 return
         want = RESP_BITS[rpty]
         if want == 0:
@@ -321,9 +321,6 @@ class SDMMC(Peripheral):
         ctypes.memmove(ctypes.addressof(self.chip.buffers["sram"]) + addr - memmap.SRAM.base, data, len(data))
         return True
 
-    def _not_modelled(self, core, what):
-        self.chip.set_fault(core, _pc(core), None, f"SDMMC: {what} is not modelled")
-
     # -- interrupts, stats ------------------------------------------------------------------------------
     def irq_lines(self):
         fg, en = self.values[0x24], self.values[0x28]
@@ -344,9 +341,3 @@ class SDMMC(Peripheral):
             st["card"] = dict(self.card.stats, state=self.card.state, width=self.card.width,
                               high_speed=self.card.high_speed)
         return st
-
-
-def _pc(core):
-    from unicorn.riscv_const import UC_RISCV_REG_PC
-    uc = getattr(core, "uc", None)
-    return uc.reg_read(UC_RISCV_REG_PC) if uc is not None else 0

@@ -28,8 +28,7 @@ class SWPMI(Peripheral):
 
     def write_cr(self, value, core):
         if value & CR_SWPACT:
-            from .sdmmc import _pc
-            self.chip.set_fault(core, _pc(core), None, "SWPMI: the single-wire protocol (CR SWPACT) is not modelled")
+            self.not_modelled(core, "the single-wire protocol (CR SWPACT)")
         self.values[0x00] = value
 
     def stats(self):
