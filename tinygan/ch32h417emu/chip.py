@@ -46,6 +46,7 @@ class Chip:
         self.fault = None
         self.reset_request = None
         self.resets = 0
+        self.stop_requested = False   # set from a signal handler: run() returns between steps
         self.peripherals = make_peripherals(self)
         self.by_name = {p.name: p for p in self.peripherals}
         self.rcc = self.by_name["RCC"]
@@ -211,13 +212,15 @@ class Chip:
     def run(self, seconds=None, wall_seconds=None, until=None):
         """Run until `seconds` of emulated time, `wall_seconds` of host time, `until()` is true or a fault.
 
-        Returns the reason ('time', 'wall', 'until', 'idle-forever'); raises EmulationFault."""
+        Returns the reason ('time', 'wall', 'until', 'idle-forever', 'stopped'); raises EmulationFault."""
         t0 = time.monotonic()
         polls = 0
         while True:
             self.step()
             if self.fault:
                 raise self.fault
+            if self.stop_requested:
+                return "stopped"
             if self.reset_request:
                 self.reset_request = None
                 self.resets += 1
