@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     data = copy;
     mem_src ms = {data, size};
-    tg_source src = {&ms, (uint32_t)size, mem_read, NULL, NULL, NULL};
+    tg_source src = {&ms, (uint32_t)size, mem_read, NULL, NULL, NULL, {NULL, NULL}, 0};
     tg_model m;
     tg_error err;
     if (tg_open(&m, &src, &err) != TG_OK)

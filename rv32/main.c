@@ -82,7 +82,7 @@ static int run(void)
         return 2;
     }
     fseek(fs.f, 0, SEEK_END);
-    tg_source src = {&fs, (uint32_t)ftell(fs.f), file_read, NULL, NULL, NULL};
+    tg_source src = {&fs, (uint32_t)ftell(fs.f), file_read, NULL, NULL, NULL, {NULL, NULL}, 0};
     tg_model m;
     tg_error err;
     if (tg_open(&m, &src, &err)) {

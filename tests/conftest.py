@@ -10,6 +10,8 @@
 - entropy_blocks: a function n -> list of n distinct 200-byte entropy blocks (seeded, reproducible).
 - qemu_build_root: one build of the QEMU board's firmware (BUILD_ROOT/qemu/firmware.elf) and of
   mpy-cross (BUILD_ROOT/mpy-cross/mpy-cross) for every test file that boots it.
+- ch32h417_build_root: one default build of the CH32H417 firmware: the folder holding
+  firmware.bin, firmware.elf and v3f.elf, for every test file that boots it on the emulated chip.
 - sanitizer_cc: a function libs -> the first of cc/gcc/clang that links an AddressSanitizer/UBSan
   program with those -l libraries, or None.
 """
@@ -79,6 +81,18 @@ def qemu_build_root(tmp_path_factory):
                         "-j%d" % max(1, os.cpu_count() or 1)], capture_output=True, text=True)
     assert r.returncode == 0, "QEMU firmware build failed:\n" + (r.stdout + r.stderr)[-4000:]
     return root
+
+
+@pytest.fixture(scope="session")
+def ch32h417_build_root(tmp_path_factory):
+    from test_micropython_port import PORT_DIR, TOP
+    if TOP is None:
+        pytest.skip("MicroPython source absent (bash .ci/install populates micropython_port/micropython)")
+    root = tmp_path_factory.mktemp("ch32h417-build")
+    r = subprocess.run(["make", "-C", PORT_DIR, "ch32h417", "MICROPY_TOP=" + TOP, "BUILD_ROOT=%s" % root,
+                        "-j%d" % max(1, os.cpu_count() or 1)], capture_output=True, text=True)
+    assert r.returncode == 0, "CH32H417 firmware build failed:\n" + (r.stdout + r.stderr)[-4000:]
+    return str(root / "ch32h417")
 
 
 @pytest.fixture(scope="session")

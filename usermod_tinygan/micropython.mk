@@ -7,7 +7,7 @@ TINYGAN_MOD_DIR := $(USERMOD_DIR)
 SRC_USERMOD_C += $(TINYGAN_MOD_DIR)/modtinygan.c
 SRC_USERMOD_LIB_C += $(wildcard $(TINYGAN_MOD_DIR)/engine/*.c)
 
-CFLAGS_USERMOD += -I$(TINYGAN_MOD_DIR)/engine
+CFLAGS_USERMOD += -I$(TINYGAN_MOD_DIR)/engine -I$(TINYGAN_MOD_DIR)
 
 # The engine's and the binding's own warning bar (docs/engine.md), without imposing -Wextra on
 # MicroPython's core sources: target-specific flags for just these objects.

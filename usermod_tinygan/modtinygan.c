@@ -11,8 +11,8 @@
  * QEMU board's disk image. The arena is allocated once per Model: on the GC heap, or, where the
  * port defines MICROPY_TINYGAN_ARENA_SIZE, in a static buffer the board's linker script places
  * (on the CH32H417 in the V5F's zero-wait DTCM; the GC heap then holds only Python objects). The
- * engine itself never allocates. Reads are synchronous here; the V3F core's asynchronous reader is the board
- * port's business (tg_source.start/wait), not the binding's.
+ * engine itself never allocates. Reads are synchronous here, unless the board gives an asynchronous
+ * reader (tinygan_board.h: on the CH32H417 the V3F core reads the card while the V5F computes).
  */
 #include <string.h>
 
@@ -28,6 +28,9 @@
 #pragma GCC diagnostic pop
 
 #include "tg_engine.h"
+#ifdef MICROPY_TINYGAN_BOARD_SOURCE
+#include "tinygan_board.h"
+#endif
 
 MP_DEFINE_EXCEPTION(EngineError, ValueError)
 
@@ -40,6 +43,7 @@ typedef struct {
     size_t arena_size;
     tg_layer_stats stats[TG_MAX_LAYERS];
     bool have_stats;
+    bool board_reader;       /* the board's asynchronous reader serves this Model */
     bool busy;               /* a progress callback may call back into this Model */
     mp_obj_t progress;       /* during generate() only */
     mp_obj_t pending_exc;    /* raised by the progress callback or Ctrl-C; re-raised afterwards */
@@ -169,6 +173,9 @@ static mp_obj_t tinygan_model_make_new(const mp_obj_type_t *type, size_t n_args,
     if (tg_open(&self->model, &self->src, &err) != TG_OK) {
         raise_engine(&err);
     }
+    #ifdef MICROPY_TINYGAN_BOARD_SOURCE
+    self->board_reader = tinygan_board_source(stream, &self->model, &self->src);
+    #endif
     self->arena_size = tg_arena_size(&self->model);
     self->arena = arena_for(self, self->arena_size);
     if (tg_check(&self->model, &self->src, self->arena, self->arena_size, 0, &err) != TG_OK) {
@@ -337,6 +344,15 @@ static void tinygan_model_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest)
             break;
         case MP_QSTR_stats:
             dest[0] = model_stats(self);
+            break;
+        case MP_QSTR_reader: /* who reads the chunks: "sync" (this core, between chunks) or the board's */
+            #ifdef MICROPY_TINYGAN_BOARD_READER
+            if (self->board_reader) {
+                dest[0] = mp_obj_new_str(MICROPY_TINYGAN_BOARD_READER, strlen(MICROPY_TINYGAN_BOARD_READER));
+                break;
+            }
+            #endif
+            dest[0] = MP_OBJ_NEW_QSTR(MP_QSTR_sync);
             break;
         default:
             dest[1] = MP_OBJ_SENTINEL; /* go on to the methods in locals_dict */

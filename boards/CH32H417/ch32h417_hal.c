@@ -17,6 +17,7 @@
 
 #include "board.h"
 #include "ch32h417_regs.h"
+#include "ch32h417_ticks.h"
 #include "console.h"
 
 #define CONSOLE_BAUD 115200u
@@ -83,43 +84,12 @@ static void console_flush(void)
 
 /* ---------------------------------------------------------------- time: SysTick1 at HCLK */
 
-/* SysTick1 counts up at HCLK and wraps at CMP = 0xFFFFFFFF (STRE, as the vendor CoreMark port sets
- * it: CTLR = STE | STCLK | STRE). The 32-bit count wraps every 42.9 s; every read extends it to 64
- * bits, and reads happen at least every few milliseconds in any state the firmware can be in
- * (REPL wait, VM hook, delays, the engine's clock hook), except inside one C call that runs for
- * more than 42.9 s without reading the clock. */
-static uint32_t tick_last, tick_high;
-
-static void systick_init(void)
-{
-    SYSTICK1_CTLR = 0;
-    SYSTICK1_CNT = 0;
-    SYSTICK1_CMP = 0xFFFFFFFFu;
-    SYSTICK1_CTLR = SYSTICK_CTLR_STE | SYSTICK_CTLR_STCLK | SYSTICK_CTLR_STRE;
-    tick_last = tick_high = 0;
-}
-
-static uint64_t hclk_ticks(void)
-{
-    uint32_t now = SYSTICK1_CNT;
-    if (now < tick_last) {
-        tick_high++;
-    }
-    tick_last = now;
-    return ((uint64_t)tick_high << 32) | now;
-}
-
-uint64_t board_ticks_us(void)
-{
-    return hclk_ticks() / (CH32_HCLK_HZ / 1000000u);
-}
-
 /* No wake-up source is enabled (a wfi could sleep forever), so waiting polls: until a character
  * arrives or max_us have passed. */
 void board_wait_us(uint32_t max_us)
 {
-    uint64_t end = hclk_ticks() + (uint64_t)max_us * (CH32_HCLK_HZ / 1000000u);
-    while (hclk_ticks() < end && !(USART_STATR(USART1_BASE) & USART_FLAG_RXNE)) {
+    uint64_t end = ch32_hclk_ticks() + (uint64_t)max_us * (CH32_HCLK_HZ / 1000000u);
+    while (ch32_hclk_ticks() < end && !(USART_STATR(USART1_BASE) & USART_FLAG_RXNE)) {
     }
 }
 
@@ -227,7 +197,7 @@ MP_NORETURN void ch32h417_v5f_main(void)
     extern void (*const __preinit_array_start[])(void), (*const __preinit_array_end[])(void);
     extern void (*const __init_array_start[])(void), (*const __init_array_end[])(void);
     console_init();
-    systick_init();
+    ch32_ticks_init();
     rng_init();
     for (void (*const *f)(void) = __preinit_array_start; f < __preinit_array_end; f++) {
         (*f)();

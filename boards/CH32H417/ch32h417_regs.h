@@ -17,6 +17,11 @@
 
 #include <stdint.h>
 
+/* Which core a file is built for: 0 = V3F (v3f/, image.mk passes it), 1 = V5F (NVIC_GetCurrentCoreID). */
+#ifndef CH32H417_CORE
+#define CH32H417_CORE 1
+#endif
+
 #define CH32_REG32(addr) (*(volatile uint32_t *)(addr))
 #define CH32_REG16(addr) (*(volatile uint16_t *)(addr))
 
@@ -200,12 +205,29 @@
 #define PFIC_SCTLR_COREID       (1u << 16)              /* NVIC_GetCurrentCoreID: 1 = V5F */
 #define PFIC_WAKE_ALIGN_MASK    0x3FFu                  /* "addr%1024 == 0": low 10 bits dropped */
 
-/* ---- SysTick1 (the V5F's) at 0xE000F080; its flag is bit 1 of SysTick0's ISR [C], SRC/Debug/debug.c */
+/* ---- SysTick0 (the V3F's) at 0xE000F000 and SysTick1 (the V5F's) at 0xE000F080, same layout;
+ * SysTick1's flag is bit 1 of SysTick0's ISR [C], SRC/Debug/debug.c */
+#define SYSTICK0_CTLR           CH32_REG32(0xE000F000u)
+#define SYSTICK0_CNT            CH32_REG32(0xE000F008u)
+#define SYSTICK0_CMP            CH32_REG32(0xE000F010u)
 #define SYSTICK1_CTLR           CH32_REG32(0xE000F080u)
 #define SYSTICK1_CNT            CH32_REG32(0xE000F088u)
 #define SYSTICK1_CMP            CH32_REG32(0xE000F090u)
 #define SYSTICK_CTLR_STE        (1u << 0) /* count enable */
 #define SYSTICK_CTLR_STCLK      (1u << 2) /* count at HCLK */
 #define SYSTICK_CTLR_STRE       (1u << 3) /* back to 0 after CNT == CMP (CoreMark core_portme.c: 0b1101) */
+
+/* ---- HSEM at 0xE000C000 [C] HSEM_Type (RX[32] at 0x000), ch32h417_hsem.c: HSEM_Take writes
+ * ProcessID | CoreID << 8 | 1 << 31 to RX[n] and owns the semaphore when RX[n] reads that value
+ * back; HSEM_ReleaseOneSem writes ProcessID | CoreID << 8 (bit 31 clear). */
+#define HSEM_RX(n)              CH32_REG32(0xE000C000u + 4u * (n))
+#define HSEM_RX_LOCK            (1u << 31)
+#define HSEM_RX_COREID_SHIFT    8
+
+/* ---- IPC mailbox at 0xE000D000 [C] IPC_Type: STS 0x14 (4 channels x 8 status bits), SET 0x18 sets
+ * STS bits, CLR 0x1C clears them, ISR 0x04 reads them (ch32h417_ipc.c IPC_GetITStatus). */
+#define IPC_ISR                 CH32_REG32(0xE000D004u)
+#define IPC_SET                 CH32_REG32(0xE000D018u)
+#define IPC_CLR                 CH32_REG32(0xE000D01Cu)
 
 #endif

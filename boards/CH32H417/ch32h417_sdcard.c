@@ -7,6 +7,7 @@
 
 #include "board.h"
 #include "ch32h417_sdmmc.h"
+#include "ch32h417_sdcard.h"
 #include "storage.h"
 
 typedef struct {
@@ -16,13 +17,19 @@ typedef struct {
 const mp_obj_type_t ch32h417_sdcard_type;
 static const sdcard_obj_t sdcard_obj = {{&ch32h417_sdcard_type}};
 
-/* ENODEV without a card; every transfer that failed after its retries is EIO. */
+/* ENODEV without a card, EBUSY while the V3F kept the controller; every transfer that failed
+ * after its retries is EIO. */
 static MP_NORETURN void raise_sd_error(sd_status_t st)
 {
     if (st == SD_RANGE) {
         mp_raise_ValueError(MP_ERROR_TEXT("block range outside the card"));
     }
-    mp_raise_OSError(st == SD_NO_CARD || st == SD_UNUSABLE ? MP_ENODEV : MP_EIO);
+    mp_raise_OSError(st == SD_NO_CARD || st == SD_UNUSABLE ? MP_ENODEV : st == SD_LOCKED ? MP_EBUSY : MP_EIO);
+}
+
+bool ch32h417_sdcard_is(mp_obj_t obj)
+{
+    return obj == MP_OBJ_FROM_PTR(&sdcard_obj);
 }
 
 /* machine.SDCard(): the card, initialised if it is not already. */

@@ -41,6 +41,14 @@
 /* Blocks per command when the DMA goes straight to the caller's buffer. */
 #define SD_DIRECT_BLOCKS    128u
 
+/* Both cores drive this controller: the V5F for its FAT file system, the V3F for weight chunks
+ * (ch32h417_iocore.h). Each public call holds hardware semaphore SD_HSEM, taken the way the
+ * SDK's HSEM_Take does it (ch32h417_regs.h); a core that cannot get it within SD_LOCK_US (the
+ * other core's longest transfer with all its retries is well below) gives up with SD_LOCKED. */
+#define SD_HSEM             1u
+#define SD_HSEM_PROCESS     0u
+#define SD_LOCK_US          5000000u
+
 /* Commands (Simplified Specification 4.7.4) */
 #define CMD_GO_IDLE         0
 #define CMD_ALL_SEND_CID    2
@@ -206,6 +214,8 @@ static uint32_t blocks_done(void)
     return SDMMC_STATUS & SDMMC_BLOCK_NUM_MASK;
 }
 
+static sd_status_t data_flags(uint16_t flags);
+
 /* Waits for the next data event: a block or the transfer done, or an error. */
 static sd_status_t data_event(uint64_t deadline)
 {
@@ -215,6 +225,12 @@ static sd_status_t data_event(uint64_t deadline)
             return SD_DATA_TIMEOUT;
         }
     }
+    return data_flags(flags);
+}
+
+/* What data event flags say (and clears them): SD_OK for a block gap or the transfer done. */
+static sd_status_t data_flags(uint16_t flags)
+{
     SDMMC_INT_FG = flags & DATA_FLAGS;
     if (flags & SDMMC_IF_DATTMO) {
         return SD_DATA_TIMEOUT;
@@ -246,8 +262,24 @@ static sd_status_t stop_transmission(void)
     return st != SD_OK ? st : busy;
 }
 
-/* One attempt at reading count blocks into DMA-reachable memory. */
-static sd_status_t read_once(uint32_t first, uint32_t count, uint32_t dma_addr)
+/* Who is told about landed blocks (sd_read_stream): fn(ctx, base + i, block i) for the blocks of
+ * one attempt, in order. */
+typedef struct {
+    sd_block_fn fn;
+    void *ctx;
+    uint32_t base;
+} block_sink;
+
+static void blocks_landed(const block_sink *sink, uint32_t from, uint32_t to, const uint8_t *buf)
+{
+    for (uint32_t i = from; sink && sink->fn && i < to; i++) {
+        sink->fn(sink->ctx, sink->base + i, buf + i * SD_BLOCK_SIZE);
+    }
+}
+
+/* One attempt at reading count blocks into DMA-reachable memory. With a sink, each block is
+ * handed over as soon as it has landed, while the controller moves the next one. */
+static sd_status_t read_once(uint32_t first, uint32_t count, uint32_t dma_addr, const block_sink *sink)
 {
     bool multi = count > 1;
     sd_status_t st = wait_not_busy(SD_BUSY_US);
@@ -260,14 +292,30 @@ static sd_status_t read_once(uint32_t first, uint32_t count, uint32_t dma_addr)
     st = data_command(multi ? CMD_READ_MULTI : CMD_READ_SINGLE, card_address(first));
     uint64_t deadline = deadline_after(SD_DATA_US + SD_DATA_PER_BLOCK_US * count);
     if (!multi) {
-        return st == SD_OK ? data_event(deadline) : st;
+        st = st == SD_OK ? data_event(deadline) : st;
+        if (st == SD_OK) {
+            blocks_landed(sink, 0, 1, (const uint8_t *)dma_addr);
+        }
+        return st;
     }
     /* a card that answered (even with an error) may be sending: CMD12 brings it back */
     bool command_ok = st != SD_CMD_TIMEOUT;
-    while (st == SD_OK && blocks_done() < count) {
-        st = data_event(deadline);
-        SDMMC_TRAN_MODE &= ~SDMMC_GAP_STOP;
-        SDMMC_TRAN_MODE |= SDMMC_GAP_STOP;
+    /* Events first (each block gap restarts the clock), then one landed block at a time to the
+     * sink while the next one moves: whether the controller pauses in every gap or runs on
+     * (the SDK does not say what AUTOGAPSTOP does), the sink's work overlaps the transfer. */
+    uint32_t handed = 0;
+    while (st == SD_OK && handed < count) {
+        uint16_t flags = SDMMC_INT_FG & DATA_FLAGS;
+        if (flags) {
+            st = data_flags(flags);
+            SDMMC_TRAN_MODE &= ~SDMMC_GAP_STOP;
+            SDMMC_TRAN_MODE |= SDMMC_GAP_STOP;
+        } else if (handed < blocks_done()) {
+            blocks_landed(sink, handed, handed + 1, (const uint8_t *)dma_addr);
+            handed++;
+        } else if (expired(deadline)) {
+            st = SD_DATA_TIMEOUT;
+        }
     }
     SDMMC_TRAN_MODE &= ~SDMMC_GAP_STOP;
     if (command_ok) {
@@ -330,14 +378,14 @@ static bool card_answers(void)
     return command(CMD_SEND_STATUS, (uint32_t)sd_card.rca << 16, RESP_R1) == SD_OK;
 }
 
-static sd_status_t transfer(bool write, uint32_t first, uint32_t count, uint32_t dma_addr)
+static sd_status_t transfer(bool write, uint32_t first, uint32_t count, uint32_t dma_addr, const block_sink *sink)
 {
     sd_status_t st = SD_OK;
     for (unsigned attempt = 0; attempt <= SD_RETRIES; attempt++) {
         if (attempt) {
             sd_card.retries++;
         }
-        st = write ? write_once(first, count, dma_addr) : read_once(first, count, dma_addr);
+        st = write ? write_once(first, count, dma_addr) : read_once(first, count, dma_addr, sink);
         if (st == SD_OK) {
             return st;
         }
@@ -367,25 +415,63 @@ static sd_status_t check_range(uint32_t first, uint32_t count)
     return first > sd_card.blocks || count > sd_card.blocks - first ? SD_RANGE : SD_OK;
 }
 
-sd_status_t sd_read(uint32_t first, uint32_t count, uint8_t *buf)
+static bool controller_take(void)
+{
+    const uint32_t mine = HSEM_RX_LOCK | ((uint32_t)CH32H417_CORE << HSEM_RX_COREID_SHIFT) | SD_HSEM_PROCESS;
+    uint64_t give_up = deadline_after(SD_LOCK_US);
+    for (;;) {
+        HSEM_RX(SD_HSEM) = mine;
+        if (HSEM_RX(SD_HSEM) == mine) {
+            return true;
+        }
+        if (expired(give_up)) {
+            return false;
+        }
+    }
+}
+
+static void controller_give(void)
+{
+    HSEM_RX(SD_HSEM) = ((uint32_t)CH32H417_CORE << HSEM_RX_COREID_SHIFT) | SD_HSEM_PROCESS;
+}
+
+static sd_status_t read_locked(uint32_t first, uint32_t count, uint8_t *buf, sd_block_fn fn, void *ctx)
 {
     sd_status_t st = check_range(first, count);
+    block_sink sink = {fn, ctx, 0};
     while (st == SD_OK && count) {
         bool direct = dma_reaches(buf, (size_t)count * SD_BLOCK_SIZE);
         uint32_t limit = direct ? SD_DIRECT_BLOCKS : SD_BOUNCE_BLOCKS;
         uint32_t n = count < limit ? count : limit;
-        st = transfer(false, first, n, direct ? (uint32_t)buf : (uint32_t)sd_dma_buf);
+        st = transfer(false, first, n, direct ? (uint32_t)buf : (uint32_t)sd_dma_buf, direct ? &sink : NULL);
         if (st == SD_OK && !direct) {
             memcpy(buf, sd_dma_buf, n * SD_BLOCK_SIZE);
+            blocks_landed(&sink, 0, n, buf);
         }
         first += n;
         count -= n;
         buf += n * SD_BLOCK_SIZE;
+        sink.base += n;
     }
     return st;
 }
 
-sd_status_t sd_write(uint32_t first, uint32_t count, const uint8_t *buf)
+sd_status_t sd_read_stream(uint32_t first, uint32_t count, uint8_t *buf, sd_block_fn fn, void *ctx)
+{
+    if (!controller_take()) {
+        return SD_LOCKED;
+    }
+    sd_status_t st = read_locked(first, count, buf, fn, ctx);
+    controller_give();
+    return st;
+}
+
+sd_status_t sd_read(uint32_t first, uint32_t count, uint8_t *buf)
+{
+    return sd_read_stream(first, count, buf, NULL, NULL);
+}
+
+static sd_status_t write_locked(uint32_t first, uint32_t count, const uint8_t *buf)
 {
     sd_status_t st = check_range(first, count);
     while (st == SD_OK && count) {
@@ -395,11 +481,21 @@ sd_status_t sd_write(uint32_t first, uint32_t count, const uint8_t *buf)
         if (!direct) {
             memcpy(sd_dma_buf, buf, n * SD_BLOCK_SIZE);
         }
-        st = transfer(true, first, n, direct ? (uint32_t)buf : (uint32_t)sd_dma_buf);
+        st = transfer(true, first, n, direct ? (uint32_t)buf : (uint32_t)sd_dma_buf, NULL);
         first += n;
         count -= n;
         buf += n * SD_BLOCK_SIZE;
     }
+    return st;
+}
+
+sd_status_t sd_write(uint32_t first, uint32_t count, const uint8_t *buf)
+{
+    if (!controller_take()) {
+        return SD_LOCKED;
+    }
+    sd_status_t st = write_locked(first, count, buf);
+    controller_give();
     return st;
 }
 
@@ -522,7 +618,7 @@ static bool switch_to_high_speed(void)
     return (sd_dma_buf[16] & 0xFu) == 1u;
 }
 
-sd_status_t sd_init(void)
+static sd_status_t init_locked(void)
 {
     memset(&sd_card, 0, sizeof sd_card);
     power_pins_and_clock();
@@ -576,6 +672,16 @@ sd_status_t sd_init(void)
     return SD_OK;
 }
 
+sd_status_t sd_init(void)
+{
+    if (!controller_take()) {
+        return SD_LOCKED;
+    }
+    sd_status_t st = init_locked();
+    controller_give();
+    return st;
+}
+
 const char *sd_status_text(sd_status_t status)
 {
     switch (status) {
@@ -588,6 +694,7 @@ const char *sd_status_text(sd_status_t status)
         case SD_DATA_CRC: return "data CRC error";
         case SD_BUSY_TIMEOUT: return "card busy too long";
         case SD_RANGE: return "blocks outside the card";
+        case SD_LOCKED: return "the other core holds the SD controller";
     }
     return "?";
 }

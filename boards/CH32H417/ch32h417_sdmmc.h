@@ -1,6 +1,7 @@
 /* SD card on the CH32H417's SDMMC controller (0x40024000, its own DMA), 4-bit bus: card
  * initialisation, block reads and writes. Plain C (no MicroPython headers): the block device of
- * ch32h417_sdcard.c is built on it, and the V3F can use it the same way. README.md, "SD card". */
+ * ch32h417_sdcard.c is built on it, and the V3F's chunk reader (v3f/v3f_server.c) too; the two
+ * cores share the controller through a hardware semaphore. README.md, "SD card". */
 #ifndef CH32H417_SDMMC_H
 #define CH32H417_SDMMC_H
 
@@ -23,6 +24,7 @@ typedef enum {
     SD_DATA_CRC,
     SD_BUSY_TIMEOUT,    /* DAT0 held low (card busy) for longer than the write time-out */
     SD_RANGE,           /* blocks outside the card */
+    SD_LOCKED,          /* the other core kept the controller (its hardware semaphore) too long */
 } sd_status_t;
 
 typedef struct {
@@ -44,6 +46,11 @@ sd_status_t sd_init(void);
  * .dma buffer when the controller's DMA cannot use buf directly). Retries, then fails. */
 sd_status_t sd_read(uint32_t first, uint32_t count, uint8_t *buf);
 sd_status_t sd_write(uint32_t first, uint32_t count, const uint8_t *buf);
+/* sd_read, telling fn(ctx, i, block) about each block i (0 .. count-1, at buf + 512 i) as soon as
+ * it has landed, while the controller moves the next. A retried transfer hands its blocks over
+ * again, so i may go back; fn must then redo its work from there. */
+typedef void (*sd_block_fn)(void *ctx, uint32_t index, const uint8_t *block);
+sd_status_t sd_read_stream(uint32_t first, uint32_t count, uint8_t *buf, sd_block_fn fn, void *ctx);
 /* A short text for a status ("no card", "data CRC error", ...). */
 const char *sd_status_text(sd_status_t status);
 

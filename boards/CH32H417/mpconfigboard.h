@@ -9,6 +9,12 @@
 /* The engine's static arena (modtinygan.c, section .bss.tg_arena), placed in DTCM by v5f.ld. */
 #define MICROPY_TINYGAN_ARENA_SIZE          (163840)
 
+/* The V3F reads weight files on the SD card for the engine (ch32h417_iocore.c, tinygan_board.h). */
+#if CH32H417_SDMMC
+#define MICROPY_TINYGAN_BOARD_SOURCE        (1)
+#define MICROPY_TINYGAN_BOARD_READER        "V3F"
+#endif
+
 /* machine.SDCard, the card's block device (ch32h417_sdcard.c), unless CH32H417_SDMMC=0. */
 #if CH32H417_SDMMC
 #define MICROPY_PY_MACHINE_EXTRA_GLOBALS    {MP_ROM_QSTR(MP_QSTR_SDCard), MP_ROM_PTR(&ch32h417_sdcard_type)},

@@ -239,6 +239,15 @@ class Chip:
             if all(c.state == "off" for c in self.cores):
                 return "idle-forever"
 
+    def profile(self, ranges_by_hart):
+        """Count retired instructions in address ranges: {hart: [(start, end), ...]} (Core.profile)."""
+        for c in self.cores:
+            c.profile(ranges_by_hart.get(c.hart))
+
+    def profile_counts(self):
+        """{hart: instructions retired in its profiled ranges so far}."""
+        return {c.hart: c.profiled for c in self.cores}
+
     def stats(self):
         return {
             "emulated_s": self.now,

@@ -114,6 +114,12 @@ static tg_status stream_chunks(const tg_model *m, const tg_source *src, int i, c
     const int async = src->start && src->wait;
     tg_status status = TG_OK;
     int pending = 0;
+    layer_bufs own = *b;
+    if (async && !own.resident && src->buffer[0] && src->buffer[1] && l->chunk_stride <= src->buffer_size) {
+        own.chunk[0] = src->buffer[0]; /* the reader's own buffers (see tg_source) */
+        own.chunk[1] = src->buffer[1];
+    }
+    b = &own;
     if (async) {
         if (src->start(src->ctx, l->chunk_offset, chunk_dst(l, b, 0), l->chunk_stride))
             return tg_fail(err, TG_ERR_IO, i, 0, "layer ", TG_I(i), " chunk 0: read failed", TG_END);

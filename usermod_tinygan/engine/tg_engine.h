@@ -43,7 +43,11 @@ typedef struct {
  * last_crc() is optional with start()/wait(): the CRC-32 (tg_crc32) of the bytes the last
  * finished asynchronous read delivered, computed by the reader as the data arrives (the I/O
  * core on the board, the reader thread on the host), so the compute side only compares it with
- * the expected value. NULL: the engine computes it. */
+ * the expected value. NULL: the engine computes it.
+ * buffer[2] / buffer_size are optional with start()/wait(): two buffers the asynchronous reader
+ * can write into (on the CH32H417 shared SRAM, which the SD controller's DMA reaches and the
+ * arena in DTCM is not). A layer whose chunks fit is double-buffered there instead of in the
+ * arena's own chunk buffers; NULL: the arena's. */
 typedef struct {
     void *ctx;
     uint32_t size; /* bytes the source holds (the file size), checked against the header */
@@ -51,6 +55,8 @@ typedef struct {
     int (*start)(void *ctx, uint32_t offset, void *dst, uint32_t len);
     int (*wait)(void *ctx);
     uint32_t (*last_crc)(void *ctx);
+    uint8_t *buffer[2];
+    uint32_t buffer_size;
 } tg_source;
 
 typedef struct {

@@ -1,5 +1,6 @@
 /* V3F start-up program of the tinygan CH32H417 board: power, clocks, flash clock, wake the V5F,
- * then sleep. It mirrors what the vendor's V3F main() does before its application
+ * then serve the V5F's chunk reads (v3f_server.c). The start-up mirrors what the vendor's V3F
+ * main() does before its application
  * (openwch/ch32h417 EVT V1.3, EVT/EXAM/GPIO/GPIO_Toggle/V3F/User/main.c: SystemInit(), then
  * NVIC_WakeUp_V5F(Core_V5F_StartAddr), then sleep waiting for an event). Register facts and
  * their files are in ../ch32h417_regs.h; this is our own code, not the vendor's. */
@@ -11,6 +12,7 @@
 extern const char __v5f_entry_addr[];
 
 void v3f_main(void) __attribute__((noreturn));
+void v3f_serve(void) __attribute__((noreturn));     /* v3f_server.c */
 
 /* The I/O rail VIO18 (PA9/PA10, the console, and the SD pins are on it) is raised the way every
  * vendor example that needs it does: PWR clock on, software mode, level MODE3
@@ -88,24 +90,11 @@ static void wake_v5f(void)
     PFIC_SCTLR |= PFIC_SCTLR_SETEVENT;
 }
 
-/* Sleep waiting for an event, forever. The vendor V3F enters STOP mode with WFE
- * (PWR_EnterSTOPMode(PWR_Regulator_ON, PWR_STOPEntry_WFE)); we keep SLEEPDEEP clear so only this
- * core's clock stops: what STOP does to a running V5F is not documented in the SDK, and the V5F
- * must keep its clocks. wfi with SCTLR.WFITOWFE set waits for an event (__WFE in core_riscv.h);
- * a spurious wake-up just loops. No interrupt is enabled on this core. */
-static void __attribute__((noreturn)) sleep_forever(void)
-{
-    PFIC_SCTLR = (PFIC_SCTLR & ~PFIC_SCTLR_SLEEPDEEP) | PFIC_SCTLR_WFITOWFE;
-    for (;;) {
-        __asm volatile ("wfi");
-    }
-}
-
 void v3f_main(void)
 {
     vio18_raise();
     clocks_to_reset_state();
     clocks_400_100();
     wake_v5f();
-    sleep_forever();
+    v3f_serve();
 }
