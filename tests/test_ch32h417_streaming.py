@@ -33,9 +33,7 @@ from tinygan.device import latent
 
 pytest.importorskip("unicorn", reason="unicorn (PyPI) is not installed")
 
-from tinygan.ch32h417emu import Chip                              # noqa: E402
-from tinygan.ch32h417emu.hostserial import BufferHost             # noqa: E402
-from tinygan.ch32h417emu.peripherals.sdcard import SdCard, SdFaults   # noqa: E402
+from tinygan.ch32h417emu.repl import Repl                         # noqa: E402
 
 pytestmark = [
     pytest.mark.skipif(TOP is None, reason="MicroPython source absent: MICROPY_TOP unset and micropython_port/"
@@ -64,29 +62,6 @@ def card(tmp_path_factory):
     return sdcard.build_image(str(folder), str(work / "sd.img"), log=lambda *a: None)
 
 
-class Board:
-    """The firmware on an emulated chip, driven at its REPL."""
-
-    def __init__(self, build, image, faults=()):
-        fw = os.path.join(build, "firmware.bin")
-        elfs = [os.path.join(build, n) for n in ("v3f.elf", "firmware.elf")]
-        self.host = BufferHost()
-        self.chip = Chip(open(fw, "rb").read(), host=self.host, elf=elfs,
-                         sd=SdCard(image, SdFaults.parse(list(faults))))
-        self.chip.run(until=lambda: b">>> " in self.host.out, wall_seconds=300)
-        assert b">>> " in self.host.out, self.host.out.decode(errors="replace")
-
-    def do(self, line, wall=900):
-        """Runs one line at the REPL; -> what it printed (the echo and the prompt cut off)."""
-        mark = len(self.host.out)
-        self.host.feed(line.encode() + b"\r")
-        done = lambda: self.host.out.endswith(b"\r\n>>> ") and len(self.host.out) > mark + len(line) + 6
-        self.chip.run(until=done, wall_seconds=wall)
-        out = self.host.out[mark:].decode(errors="replace")
-        assert done(), "no prompt after %r:\n%s" % (line, out[-2000:])
-        return out.split("\r\n", 1)[1].rsplit("\r\n>>> ", 1)[0]
-
-
 def symbol_ranges(elf, names):
     """{name: (start, end)} of functions in an ELF (riscv64-unknown-elf-nm -S)."""
     out = subprocess.run(["riscv64-unknown-elf-nm", "-S", elf], capture_output=True, text=True, check=True).stdout
@@ -109,7 +84,7 @@ def three_cats(ch32h417_build_root, card):
     """Three cats painted on the emulated chip from the card, with the card's traffic per cat; for
     the first, the emulator also counts the V5F's instructions in the kernels."""
     elf = os.path.join(ch32h417_build_root, "firmware.elf")
-    board = Board(ch32h417_build_root, card)
+    board = Repl(ch32h417_build_root, sd=card)
     assert board.do("import tinygan, binascii, latent; m = tinygan.Model('/sd/model.tgw'); print(m.reader)") == "V3F"
     cats = []
     for k, block in enumerate(entropy(3)):
@@ -190,7 +165,7 @@ def fault_card(card, tmp_path):
 
 def test_transient_crc_error_in_a_chunk_is_retried_and_the_cat_unchanged(ch32h417_build_root, fault_card):
     block = first_chunk_block(fault_card, 1, 7) + 3
-    board = Board(ch32h417_build_root, fault_card, faults=["crc-once:%d" % block])
+    board = Repl(ch32h417_build_root, sd=fault_card, sd_faults=["crc-once:%d" % block])
     z = latent.latent_from_bytes(entropy(1)[0])
     out = board.do("import tinygan, binascii, machine; m = tinygan.Model('/sd/model.tgw'); "
                    "print(binascii.crc32(m.generate(%r)), machine.SDCard().info()[4])" % bytes(z))
@@ -206,10 +181,10 @@ def test_persistent_fault_names_layer_and_chunk_and_the_repl_answers(ch32h417_bu
     z = bytes(latent.latent_from_bytes(entropy(1)[0]))
     if fault == "crc":
         spec = "crc:%d" % first_chunk_block(fault_card, layer, chunk)
-        board = Board(ch32h417_build_root, fault_card, faults=[spec])
+        board = Repl(ch32h417_build_root, sd=fault_card, sd_faults=[spec])
         board.do("import tinygan; m = tinygan.Model('/sd/model.tgw')")
     else:
-        board = Board(ch32h417_build_root, fault_card)
+        board = Repl(ch32h417_build_root, sd=fault_card)
         board.do("import tinygan; m = tinygan.Model('/sd/model.tgw')")
         card = board.chip.by_name["SDMMC"].card
         t = tgw.read_tgw(open(MODEL, "rb").read())
