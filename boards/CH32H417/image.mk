@@ -3,7 +3,10 @@
 #   0x00000 .. 0x0FFFF  v3f.elf (its PT_LOAD segments), the rest 0xFF
 #   0x10000 ..          firmware.elf (the V5F MicroPython image), up to its last loaded byte
 # mkimage.py places each ELF's loadable segments at their load addresses and refuses any that
-# falls outside the 960 KiB flash or overlaps another.
+# falls outside the 960 KiB flash or overlaps another; `mkimage.py --check` then re-reads both ELFs
+# and verifies the image against the board's layout (written there from the vendor's numbers, not
+# from memory.ld). The image is written under a temporary name, so a failed check leaves no
+# firmware.bin behind for the next make to take as up to date.
 # `all` (the default goal of port.mk, from MicroPython's mkenv.mk) gets firmware.bin as well.
 V3F_DIR = $(BOARD_DIR)/v3f
 ENGINE_DIR = $(BOARD_DIR)/../../usermod_tinygan/engine
@@ -31,5 +34,7 @@ $(BUILD)/v3f.elf: $(V3F_SRC) $(V3F_HDR) $(V3F_DIR)/v3f.ld $(BOARD_DIR)/memory.ld
 
 $(BUILD)/firmware.bin: $(BUILD)/v3f.elf $(BUILD)/firmware.elf $(BOARD_DIR)/mkimage.py
 	$(ECHO) "BIN $@"
-	$(Q)$(PYTHON) $(BOARD_DIR)/mkimage.py $@ 0 $(CH32H417_FLASH_SIZE) $(BUILD)/v3f.elf $(BUILD)/firmware.elf
+	$(Q)$(PYTHON) $(BOARD_DIR)/mkimage.py $@.tmp 0 $(CH32H417_FLASH_SIZE) $(BUILD)/v3f.elf $(BUILD)/firmware.elf
+	$(Q)$(PYTHON) $(BOARD_DIR)/mkimage.py --check $@.tmp $(BUILD)/v3f.elf $(BUILD)/firmware.elf >/dev/null
+	$(Q)mv $@.tmp $@
 	$(Q)$(SIZE) $(BUILD)/v3f.elf
