@@ -89,6 +89,19 @@ def test_driver_plays_the_sequence_exactly_then_silence(bdir, n):
 
 
 @needs_gcc
+def test_a_late_service_replays_the_stale_half_and_is_counted(bdir):
+    """The loop sleeps 100 ms after the first refill (half 0 <- bytes 1024..1535): half 1 finishes at
+    +46 ms and half 0 at +93 ms unrefilled, so the DMA plays half 1's old bytes 512..1023 again."""
+    chip, out = play(audio_program(bdir, "AUDIO_TEST_LATE_US=100000u"))
+    assert out.endswith(f"audio done {3000 // HALF + 2:08x} 00000001\n")
+    seq = lcg_samples(3000)
+    heard = seq[:1536] + seq[512:1024] + seq[1536:]
+    timed = conversions(chip, "TIM6")
+    assert timed[0] == SILENCE and timed[1:1 + len(heard)] == heard
+    assert set(timed[1 + len(heard):]) == {SILENCE}
+
+
+@needs_gcc
 def test_capture_rate_is_the_dividers_and_the_wav_says_so(bdir, tmp_path):
     chip, out = play(audio_program(bdir))
     assert out.endswith("00000000\n")
@@ -191,6 +204,25 @@ def test_tim6_counts_at_hclk_over_ppre1_and_refuses_undefined_dividers(chip):
     chip.rcc.bus_write(0x04, 4, (chip.rcc.values[0x04] & ~0x700) | 2 << 8, core)   # undefined in the SDK
     with pytest.raises(EmulationFault, match="PPRE1 = 2"):
         chip.run(seconds=chip.now + 0.001)
+
+
+def test_tim6_update_and_dma_flags_raise_their_interrupts(chip):
+    core = chip.cores[1]
+    tim = chip.peripheral("TIM6")
+    enable(chip, core, "TIM6")
+    tim.bus_write(0x0C, 2, 1, core)                       # UIE
+    assert tim.irq_lines() == ()
+    tim.bus_write(0x14, 2, 1, core)                       # UG: an update, UIF
+    assert tim.irq_lines() == (100,)                      # TIM6_IRQn
+    tim.bus_write(0x10, 2, 0, core)
+    assert tim.irq_lines() == ()
+    chip.buffers["sram"][0:2] = b"\x01\x02"
+    dma, _ = dac_by_dma(chip, core, 2, 0x10 | 0x80 | 0x2 | 0x1)           # TCIE
+    mux = chip.peripheral("DMAMUX")
+    mux.request(0x67, 0.0)
+    assert dma.irq_lines() == ()                          # HTIF is set, but only TCIE is enabled
+    mux.request(0x67, 0.0)
+    assert dma.irq_lines() == (104,)                      # DMA2_Channel3_IRQn
 
 
 def test_dmamux_byte_holds_request_minus_one(chip):

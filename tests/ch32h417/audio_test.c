@@ -5,7 +5,9 @@
    longer than the 1024-byte double buffer so the halves are refilled several times.
    Output: "audio rate XXXXXXXX\n" (the divider's rate in millihertz, hex), then
    "audio done REFILLS LATE\n" when the stream has played, or "audio stalled\n" when no half finished
-   for 100 ms (the wrong drivers: the driver's AUDIO_WRONG_* switches), or "audio err ...". */
+   for 100 ms (the wrong drivers: the driver's AUDIO_WRONG_* switches), or "audio err ...".
+   AUDIO_TEST_LATE_US: after the first refill the loop stops calling audio_service for that long
+   (more than two halves: a stale half is heard again and the driver counts it as late). */
 #include "../../boards/CH32H417/ch32h417_audio.h"
 
 /* These programs link no C library (-nostdlib), and gcc may compile the driver's fill loop into a
@@ -68,6 +70,12 @@ static void audio_test(void)
     while (audio_service()) {
         if (audio.refills != refills) {
             refills = audio.refills;
+#ifdef AUDIO_TEST_LATE_US
+            if (refills == 3u) {
+                uint32_t t0 = clock_us();
+                while (clock_us() - t0 < AUDIO_TEST_LATE_US) { }
+            }
+#endif
             last = clock_us();
         } else if (clock_us() - last > AUDIO_STALL_US) {
             audio_stop();

@@ -17,7 +17,7 @@ Sources (openwch/ch32h417 EVT V1.3):
 
 Model (inferences, from the STM32F1-style layout these registers share, marked [I]):
 - The counter counts timer-clock ticks / (PSC + 1) from CNT up to ATRLR, then wraps to 0 with an
-  update event (UEV).  [I] PSC is buffered (the written value is used from the next UEV or UG on),
+  update event (UEV).  [I] ATRLR resets to 0xFFFF, and with ATRLR = 0 the counter does not run.  [I] PSC is buffered (the written value is used from the next UEV or UG on),
   ATRLR acts at once (ARPE is stored, its preload is not modelled: a driver writes ATRLR while the
   counter is stopped).
 - A UEV sets UIF (INTFR, write 0 to clear) and, with MMS = 010, is TRGO: the DAC model is told at the
@@ -106,7 +106,7 @@ class TIM6(Peripheral):
         return clk / ((self.values[0x28] + 1) * (self.values[0x2C] + 1))
 
     def tick(self, now, hclk_ticks):
-        if not (self.clocked() and self.values[0x00] & CEN):
+        if not (self.clocked() and self.values[0x00] & CEN) or self.values[0x2C] == 0:
             return
         clk = hb1_timer_hz(self.chip.rcc)
         if clk is None:
