@@ -230,4 +230,75 @@
 #define IPC_SET                 CH32_REG32(0xE000D018u)
 #define IPC_CLR                 CH32_REG32(0xE000D01Cu)
 
+/* ==== Speech output: TIM6, DMA2, DMAMUX, DAC channel 1 (issue 13; used by ch32h417_audio.c) ==== */
+/* ---- RCC [H] RCC_DMA2EN, RCC_TIM6EN, RCC_DACEN; RCC_PPRE1 (the timer clock of TIM2..7: HCLK / 1, 2, 4,
+ *      8 for field values 0, 5, 6, 7; ch32h417_rcc.c RCC_TIMClockSourDivConfig) */
+#define RCC_HB_DMA2EN           0x00000002u /* HBPCENR bit 1 */
+#define RCC_HB1_TIM6EN          0x00000010u /* HB1PCENR bit 4 */
+#define RCC_HB1_DACEN           0x20000000u /* HB1PCENR bit 29 */
+#define RCC_PPRE1               0x00000700u /* CFGR0 [10:8] */
+#define RCC_PPRE1_POS           8u
+
+/* ---- TIM6 at 0x40001000 [H] TIM_TypeDef (16-bit registers at a 4-byte stride); a basic timer
+ *      (ch32h417_tim.c TIM_TimeBaseInit sets no counter mode for TIM6/7) */
+#define TIM6_BASE               0x40001000u
+#define TIM6_CTLR1              CH32_REG16(TIM6_BASE + 0x00)
+#define TIM6_CTLR2              CH32_REG16(TIM6_BASE + 0x04)
+#define TIM6_INTFR              CH32_REG16(TIM6_BASE + 0x10)
+#define TIM6_SWEVGR             CH32_REG16(TIM6_BASE + 0x14)
+#define TIM6_CNT                CH32_REG16(TIM6_BASE + 0x24)
+#define TIM6_PSC                CH32_REG16(TIM6_BASE + 0x28)
+#define TIM6_ATRLR              CH32_REG16(TIM6_BASE + 0x2C)
+#define TIM_CEN                 0x0001u
+#define TIM_MMS_UPDATE          0x0020u     /* TIM_TRGOSource_Update: TRGO = update event (ch32h417_tim.h) */
+#define TIM_UIF                 0x0001u
+#define TIM_UG                  0x0001u     /* TIM_PSCReloadMode_Immediate */
+
+/* ---- DMA2 at 0x40020400, channel n at +8 + 0x14 (n - 1) [H] DMA_TypeDef, DMA_Channel_TypeDef */
+#define DMA2_BASE               0x40020400u
+#define DMA2_INTFR              CH32_REG32(DMA2_BASE + 0x00)
+#define DMA2_INTFCR             CH32_REG32(DMA2_BASE + 0x04)
+#define DMA2_CH_BASE(n)         (DMA2_BASE + 0x08u + 0x14u * ((n) - 1u))
+#define DMA_CFGR(chb)           CH32_REG32((chb) + 0x00)
+#define DMA_CNTR(chb)           CH32_REG32((chb) + 0x04)
+#define DMA_PADDR(chb)          CH32_REG32((chb) + 0x08)
+#define DMA_MADDR(chb)          CH32_REG32((chb) + 0x0C)
+#define DMA_CFGR_EN             0x0001u
+#define DMA_CFGR_DIR_READ_MEM   0x0010u     /* DMA_DIR_PeripheralDST: memory -> peripheral */
+#define DMA_CFGR_CIRC           0x0020u
+#define DMA_CFGR_MINC           0x0080u
+#define DMA_CFGR_PSIZE_BYTE     0x0000u
+#define DMA_CFGR_MSIZE_BYTE     0x0000u
+#define DMA_CFGR_PL_HIGH        0x2000u     /* DMA_Priority_High */
+#define DMA_GIF(n)              (0x1u << (4u * ((n) - 1u)))
+#define DMA_TCIF(n)             (0x2u << (4u * ((n) - 1u)))
+#define DMA_HTIF(n)             (0x4u << (4u * ((n) - 1u)))
+
+/* ---- DMAMUX at 0x40020800 [H] DMAMUX_TypeDef; ch32h417_dma.c DMA_MuxChannelConfig: mux channel
+ *      c (0..15) is byte c % 4 of CFGR(c / 4) and holds request - 1 (7 bits).  The DAC example
+ *      (EVT/EXAM/DAC/DAC_DMA/Common/hardware.c) routes DAC1's request 0x67 to DMA_MuxChannel11
+ *      (index 10) = DMA2 channel 3 ("DAC1--->DMA2.CH3"). */
+#define DMAMUX_BASE             0x40020800u
+#define DMAMUX_CFGR(c)          CH32_REG32(DMAMUX_BASE + 4u * ((c) / 4u))
+#define DMAMUX_SHIFT(c)         (8u * ((c) % 4u))
+#define DMAMUX_MASK             0x7Fu
+#define DMA_REQ_DAC1            0x67u
+#define DMAMUX_CH_DMA2_CH3      10u
+
+/* ---- DAC at 0x40007400 [H] DAC_TypeDef and DAC_CTLR bits; ch32h417_dac.h DAC_Trigger_T6_TRGO 0x04
+ *      (TSEL1 = 000 with TEN1), DAC_Trigger_T8_TRGO 0x0C (TSEL1 = 001); channel 1 is PA4 (DAC_DMA example) */
+#define DAC_BASE                0x40007400u
+#define DAC_CTLR                CH32_REG32(DAC_BASE + 0x00)
+#define DAC_R8BDHR1_ADDR        (DAC_BASE + 0x10u)
+#define DAC_R8BDHR1             CH32_REG32(DAC_R8BDHR1_ADDR)
+#define DAC_DOR1                CH32_REG32(DAC_BASE + 0x2C)
+#define DAC_EN1                 0x00000001u
+#define DAC_TEN1                0x00000004u
+#define DAC_TSEL1               0x00000038u
+#define DAC_TSEL1_T6_TRGO       0x00000000u
+#define DAC_TSEL1_T8_TRGO       0x00000008u
+#define DAC_DMAEN1              0x00001000u
+#define DAC1_PIN                4u          /* PA4 */
+#define GPIO_CFG_ANALOG         0x0u        /* GPIO_Mode_AIN 0: CNF 00, MODE 00 */
+
 #endif

@@ -18,6 +18,9 @@
                         wfi never returns)
      TEST_SD            SD card through the SDMMC controller (sd_test.c, included here so it shares
                         the console and clock helpers; its own switches are listed there)
+     TEST_AUDIO         speech output through the real driver boards/CH32H417/ch32h417_audio.c
+                        (audio_test.c, included here; the driver is compiled beside prog.c and its
+                        AUDIO_WRONG_* switches are the wrong drivers)
      TEST_HANDOFF       the V3F sleeps for an event (SCTLR.WFITOWFE + wfi); the V5F writes a word
                         in shared SRAM and sends the event; the V3F copies it to IPC MSG0
 */
@@ -128,6 +131,9 @@ __attribute__((aligned(64))) static const uint32_t vectors[32] = {[13] = (uint32
 #ifdef TEST_SD
 #include "sd_test.c"
 #endif
+#ifdef TEST_AUDIO
+#include "audio_test.c"
+#endif
 
 void v5f_main(void)
 {
@@ -196,6 +202,8 @@ void v5f_main(void)
     puts_(ticks >= 5 ? "irq 5\n" : "no irq\n");
 #elif defined(TEST_SD)
     sd_test();
+#elif defined(TEST_AUDIO)
+    audio_test();
 #elif defined(TEST_HANDOFF)
     shared_word = 0x5AA5F00Du;
     PFIC_SCTLR |= 1u << 5;                        /* event to the V3F */
