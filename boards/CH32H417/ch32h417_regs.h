@@ -208,4 +208,61 @@
 #define SYSTICK_CTLR_STCLK      (1u << 2) /* count at HCLK */
 #define SYSTICK_CTLR_STRE       (1u << 3) /* back to 0 after CNT == CMP (CoreMark core_portme.c: 0b1101) */
 
+/* ======== Issue 13: LCD on SPI2 + DMA1, button on EXTI (ch32h417_lcd.c, ch32h417_button.c) ======== */
+
+/* ---- more clock enables [H] RCC_SPI2EN (HB1PCENR), RCC_IOPBEN (HB2PCENR) */
+#define RCC_HB1_SPI2EN          0x00004000u /* HB1PCENR bit 14 */
+#define RCC_HB2_IOPBEN          0x00000008u /* HB2PCENR bit 3 */
+#define GPIOB_BASE              0x40010C00u
+#define GPIO_INDR(base)         CH32_REG32((base) + 0x08)
+#define GPIO_BCR(base)          CH32_REG32((base) + 0x14)
+#define GPIO_CFG_OUT_PP         0x1u /* GPIO_Mode_Out_PP 0x10: MODE 01 (any output), CNF 00 (GPIO_Init) */
+#define AFIO_GPIO_AFLR(port)    CH32_REG32(AFIO_BASE + 0x04 + 8u * (port)) /* port 0 = A: AF of pins 0..7 */
+#define AFIO_GPIO_AFHR(port)    CH32_REG32(AFIO_BASE + 0x08 + 8u * (port)) /* pins 8..15 */
+#define AFIO_EXTICR1            CH32_REG32(AFIO_BASE + 0x3C) /* lines 0..7, 4 bits each (GPIO_EXTILineConfig) */
+#define GPIO_AF5                0x5u
+#define GPIO_PORT_B             1u   /* GPIO_PortSourceGPIOB */
+
+/* ---- SPI2 at 0x40003800 [H] SPI_TypeDef (16-bit registers, 4-byte stride), SPI_CTLR1/CTLR2/STATR
+ * bits; [SPI] EVT/EXAM/SRC/Peripheral/inc/ch32h417_spi.h, SPI/SPI_DMA/Common/hardware.c (pins) */
+#define SPI2_BASE               0x40003800u
+#define SPI_CTLR1(base)         CH32_REG16((base) + 0x00)
+#define SPI_CTLR2(base)         CH32_REG16((base) + 0x04)
+#define SPI_STATR(base)         CH32_REG16((base) + 0x08)
+#define SPI_DATAR(base)         CH32_REG16((base) + 0x0C)
+#define SPI_CTLR1_MSTR          0x0004u
+#define SPI_CTLR1_BR_SHIFT      3u      /* BR[2:0]: SPI_BaudRatePrescaler_Mode0..7 */
+#define SPI_CTLR1_SPE           0x0040u
+#define SPI_CTLR1_SSI           0x0100u
+#define SPI_CTLR1_SSM           0x0200u /* SPI_NSS_Soft */
+#define SPI_CTLR1_BIDIOE        0x4000u
+#define SPI_CTLR1_BIDIMODE      0x8000u /* with BIDIOE: SPI_Direction_1Line_Tx 0xC000 */
+#define SPI_CTLR2_TXDMAEN       0x0002u /* SPI_I2S_DMAReq_Tx */
+#define SPI_STATR_TXE           0x0002u
+#define SPI_STATR_BSY           0x0080u
+
+/* ---- DMA1 at 0x40020000, DMAMUX at 0x40020800 [H] DMA_TypeDef, DMA_Channel_TypeDef, DMA_CFGR1_*,
+ * DMAMUX_TypeDef; EVT/EXAM/SRC/Peripheral/src/ch32h417_dma.c DMA_MuxChannelConfig */
+#define DMA1_BASE               0x40020000u
+#define DMA_INTFR(base)         CH32_REG32((base) + 0x00)
+#define DMA_INTFCR(base)        CH32_REG32((base) + 0x04)
+#define DMA_CH_CFGR(base, n)    CH32_REG32((base) + 0x08 + 0x14u * ((n) - 1u))  /* channel n = 1..8 */
+#define DMA_CH_CNTR(base, n)    CH32_REG32((base) + 0x0C + 0x14u * ((n) - 1u))
+#define DMA_CH_PADDR(base, n)   CH32_REG32((base) + 0x10 + 0x14u * ((n) - 1u))
+#define DMA_CH_MADDR(base, n)   CH32_REG32((base) + 0x14 + 0x14u * ((n) - 1u))
+#define DMA_CFGR_EN             0x0001u
+#define DMA_CFGR_DIR_FROM_MEM   0x0010u /* DMA_DIR_PeripheralDST */
+#define DMA_CFGR_MINC           0x0080u
+#define DMA_CFGR_PL_VERY_HIGH   0x3000u
+#define DMA_FLAG_TC(n)          (0x2u << (4u * ((n) - 1u)))   /* DMA1_FLAG_TCn */
+#define DMA_FLAG_ALL(n)         (0xFu << (4u * ((n) - 1u)))   /* GL, TC, HT, TE of channel n */
+#define DMAMUX_CFGR0_3          CH32_REG32(0x40020800u)       /* mux channels 1..4, one byte each */
+#define DMA_REQ_SPI2_TX         65u /* DMA_MuxChannelConfig(DMA_MuxChannel3, 65) in SPI/SPI_DMA */
+
+/* ---- EXTI at 0x40010400 [H] EXTI_TypeDef; EVT/EXAM/SRC/Peripheral/src/ch32h417_exti.c */
+#define EXTI_INTENR             CH32_REG32(0x40010400u)
+#define EXTI_RTENR              CH32_REG32(0x40010408u)
+#define EXTI_FTENR              CH32_REG32(0x4001040Cu)
+#define EXTI_INTFR              CH32_REG32(0x40010414u) /* write 1 to clear (EXTI_ClearFlag) */
+
 #endif

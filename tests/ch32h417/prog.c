@@ -18,6 +18,8 @@
                         wfi never returns)
      TEST_SD            SD card through the SDMMC controller (sd_test.c, included here so it shares
                         the console and clock helpers; its own switches are listed there)
+     TEST_LCD / TEST_BUTTON  the board's LCD and button drivers (lcd_test.c; the test links
+                        boards/CH32H417/ch32h417_lcd.c and ch32h417_button.c in)
      TEST_HANDOFF       the V3F sleeps for an event (SCTLR.WFITOWFE + wfi); the V5F writes a word
                         in shared SRAM and sends the event; the V3F copies it to IPC MSG0
 */
@@ -128,6 +130,9 @@ __attribute__((aligned(64))) static const uint32_t vectors[32] = {[13] = (uint32
 #ifdef TEST_SD
 #include "sd_test.c"
 #endif
+#if defined(TEST_LCD) || defined(TEST_BUTTON)
+#include "lcd_test.c"
+#endif
 
 void v5f_main(void)
 {
@@ -196,6 +201,10 @@ void v5f_main(void)
     puts_(ticks >= 5 ? "irq 5\n" : "no irq\n");
 #elif defined(TEST_SD)
     sd_test();
+#elif defined(TEST_LCD)
+    lcd_test();
+#elif defined(TEST_BUTTON)
+    button_test();
 #elif defined(TEST_HANDOFF)
     shared_word = 0x5AA5F00Du;
     PFIC_SCTLR |= 1u << 5;                        /* event to the V3F */

@@ -1,12 +1,14 @@
 """Peripheral models of the CH32H417, one module each (see base.py for the conventions).
 
 make_peripherals(chip) builds the models at their vendor base addresses (the SD card, sdcard.py,
-is attached to the SDMMC model by the chip); the DMA1/2, DAC,
-timer, SPI and LCD models of later issues slot in here beside them.
+is attached to the SDMMC model by the chip); devices outside the chip (st7796s.St7796s on SPI2,
+button.Button on a GPIO pin) are attached after the chip is built.
 """
 from .base import Peripheral, Reg
 from .flash import FLASH
 from .afio import AFIO
+from .dma import DMAMUX, make_dma1
+from .exti import EXTI
 from .gpio import GPIO, PORTS
 from .hsem import HSEM
 from .ipc import IPC
@@ -15,6 +17,7 @@ from .pwr import PWR
 from .rcc import RCC
 from .rng import RNG
 from .sdmmc import SDMMC
+from .spi import SPI
 from .swpmi import SWPMI
 from .systick import SysTick
 from .usart import USART, USARTS
@@ -33,4 +36,6 @@ def make_peripherals(chip):
               IPC(chip, BASES["IPC"]), PFIC(chip, BASES["PFIC"]), SysTick(chip, BASES["SYSTICK"])]
     models += [GPIO(chip, 0x40010800 + 0x400 * i, p) for i, p in enumerate(PORTS)]
     models += [USART(chip, name) for name in USARTS]
+    models += [EXTI(chip, 0x40010400)]
+    models += [make_dma1(chip), DMAMUX(chip, 0x40020800), SPI(chip, "SPI2")]
     return models

@@ -49,6 +49,7 @@ CLOCK_BITS = {
     "USART2": ("HB1PCENR", 17), "USART3": ("HB1PCENR", 18), "USART4": ("HB1PCENR", 19),
     "USART5": ("HB1PCENR", 20), "PWR": ("HB1PCENR", 28), "SWPMI": ("HB1PCENR", 31),
     "RNG": ("HBPCENR", 9), "SDMMC": ("HBPCENR", 10),
+    "SPI2": ("HB1PCENR", 14), "DMA1": ("HBPCENR", 0),
 }
 # Reset bits mirror the enable bits (RCC_*RST definitions; RCC_HBRSTR for the HB bus).
 RESET_REGISTER = {"HB2PCENR": "HB2PRSTR", "HB1PCENR": "HB1PRSTR", "HBPCENR": "HBRSTR"}
