@@ -128,25 +128,28 @@ class DMAController(Peripheral):
         return None
 
     def move_unit(self, n):
-        """Move one unit on channel n; False when the run stopped (a fault)."""
+        """Move one unit on channel n; False when the run stopped (a fault).  The channel's
+        addresses and count advance before the peripheral side is touched, since a peripheral
+        write can raise the next request at once (SPI: TXE) and be served inside it."""
         ch = self.channels[n - 1]
         cfgr = self.values[self._cfgr_off(n)]
         size = SIZES[(cfgr >> 8) & 3]
+        paddr, maddr = ch.paddr, ch.maddr
         if cfgr & DIR:
-            data = self._mem_read(ch, ch.maddr, size)
+            data = self._mem_read(ch, maddr, size)
             if data is None:
                 return False
-            self.chip.mmio_write(ch.core, ch.paddr, size, data)
         else:
-            value, _ = self.chip.mmio_read(ch.core, ch.paddr, size)
-            if not self._mem_write(ch, ch.maddr, size, value):
-                return False
+            data, _ = self.chip.mmio_read(ch.core, paddr, size)
         if cfgr & PINC:
             ch.paddr += size
         if cfgr & MINC:
             ch.maddr += size
         self._count_down(n, 1)
-        return True
+        if cfgr & DIR:
+            self.chip.mmio_write(ch.core, paddr, size, data)
+            return self.chip.fault is None
+        return self._mem_write(ch, maddr, size, data)
 
     def _count_down(self, n, units):
         """units moved on channel n: CNTR, the HT/TC/GIF flags, the circular reload."""

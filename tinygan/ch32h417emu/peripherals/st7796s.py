@@ -44,6 +44,7 @@ MAX_WRITE_HZ = 1 / 66e-9
 RESET_PULSE_S = 10e-6
 WAIT_S = 5e-3
 SLEEP_OUT_S = 120e-3
+MAX_ERRORS_KEPT = 100          # the first ones are kept with their times; counts["errors"] has them all
 MADCTL_MY, MADCTL_MX, MADCTL_MV, MADCTL_BGR = 0x80, 0x40, 0x20, 0x08
 PARAMS = {0x3A: 1, 0x36: 1, 0x2A: 4, 0x2B: 4}
 SIMPLE = {0x00: "NOP", 0x13: "NORON", 0x20: "INVOFF", 0x21: "INVON", 0x28: "DISPOFF", 0x29: "DISPON"}
@@ -55,10 +56,11 @@ class St7796s:
         self.wiring = dict(wiring)
         self.ram = np.zeros((HEIGHT, WIDTH), dtype=np.uint16)     # in view coordinates
         self.log = []           # (time, command byte) accepted
-        self.errors = []        # (time, what)
+        self.errors = []        # (time, what), the first MAX_ERRORS_KEPT
         self.unknown = []       # (time, command byte) not modelled
         self.counts = {"frames": 0, "not_selected": 0, "in_reset": 0, "overclocked": 0, "pixels": 0,
-                       "pixels_refused": 0, "pixels_outside": 0, "resets": 0, "short_reset_pulses": 0}
+                       "pixels_refused": 0, "pixels_outside": 0, "resets": 0, "short_reset_pulses": 0,
+                       "errors": 0}
         self._power_on()
         self.rst_low_at = None
         self.rst_level = self._level("rst", default=1)
@@ -88,7 +90,9 @@ class St7796s:
         self.ptr = None
 
     def _error(self, t, what):
-        self.errors.append((t, what))
+        self.counts["errors"] += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append((t, what))
 
     # -- pins ---------------------------------------------------------------------------------------
     def _level(self, name, default=None):
@@ -286,5 +290,5 @@ class St7796s:
 
     def summary(self):
         return {"display_on": self.display_on, "sleeping": self.sleeping, "colmod": self.colmod,
-                "madctl": self.madctl, "backlight": self.backlight(), "errors": len(self.errors),
-                "unknown_commands": len(self.unknown), **self.counts}
+                "madctl": self.madctl, "backlight": self.backlight(), "unknown_commands": len(self.unknown),
+                **self.counts}
