@@ -28,17 +28,17 @@ needs_gcc = pytest.mark.skipif(shutil.which(GCC) is None, reason="riscv64-unknow
 _built = {}
 
 
-def build(tmp_dir, *defs, entry=0x10000, ram=0x20100000, sources=(), includes=()):
-    """prog.c (+ start.S) built with -D defs; `sources` are more C files linked in (the board's
-    drivers), `includes` their -I directories."""
-    key = (defs, entry, ram) + ((tuple(sources), tuple(includes)) if sources or includes else ())
+def build(tmp_dir, *defs, entry=0x10000, ram=0x20100000, sources=()):
+    """Compile prog.c (with start.S and any further C `sources`, e.g. a board driver) for the
+    emulator; `defs` are -D switches.  The image is cached per arguments."""
+    key = (defs, entry, ram) + ((tuple(sources),) if sources else ())
     if key in _built:
         return _built[key]
     out = os.path.join(tmp_dir, f"p{len(_built)}")
     cmd = [GCC, "-march=rv32imac", "-mabi=ilp32", "-misa-spec=2.2", "-Os", "-nostdlib", "-ffreestanding",
            "-T", os.path.join(SRC, "link.ld"), f"-Wl,--defsym=V5F_ENTRY={entry:#x}",
-           f"-Wl,--defsym=RAM_BASE={ram:#x}"] + [f"-D{d}" for d in defs] + [f"-I{i}" for i in includes] + \
-          ["-o", out + ".elf", os.path.join(SRC, "start.S"), os.path.join(SRC, "prog.c")] + list(sources)
+           f"-Wl,--defsym=RAM_BASE={ram:#x}"] + [f"-D{d}" for d in defs] + \
+          ["-o", out + ".elf", os.path.join(SRC, "start.S"), os.path.join(SRC, "prog.c"), *sources]
     subprocess.run(cmd, check=True)
     subprocess.run(["riscv64-unknown-elf-objcopy", "-O", "binary", "-j", ".v3f", "-j", ".v5f",
                     out + ".elf", out + ".bin"], check=True)

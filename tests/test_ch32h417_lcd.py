@@ -80,7 +80,7 @@ def bdir(tmp_path_factory):
 
 
 def program(bdir, test, *defs):
-    return build(bdir, test, *defs, sources=DRIVERS, includes=(BOARD,))
+    return build(bdir, test, *defs, sources=DRIVERS)
 
 
 def run_lcd(image, seconds=1.0):
@@ -136,7 +136,7 @@ def test_init_follows_the_datasheet_sequence_and_waits(good_run):
     assert spi["sck_hz"] == 12_500_000 and st["overclocked"] == 0
     assert spi["frames_without_pins"] == 0 and spi["overwritten"] == 0
     assert spi["dma_frames"] == 2 * st["pixels"]                    # every pixel byte came by DMA
-    assert chip.stats()["peripherals"]["DMA1"]["units"] == spi["dma_frames"]
+    assert chip.stats()["peripherals"]["DMA1"] == {"transfers": {3: spi["dma_frames"]}}   # channel 3 only
 
 
 # -- wrong drivers ------------------------------------------------------------------------------------
@@ -266,14 +266,14 @@ def test_exti_latches_an_edge_only_for_an_enabled_line():
 def test_dma_refuses_memory_outside_shared_sram():
     chip = bare_chip()
     write(chip, 0x40021018, 1)                      # HBPCENR: DMA1EN
-    write(chip, 0x40020800, 64 << 16)               # DMAMUX channel 3 <- request 65
+    write(chip, 0x40020800, 64 << 16)               # DMAMUX channel 3 <- request 65 (SPI2 TX)
     write(chip, 0x40020030 + 4, 8)                  # CNTR3
     write(chip, 0x40020030 + 8, 0x4000380C)         # PADDR3 = SPI2 DATAR
     write(chip, 0x40020030 + 12, 0x200C1000)        # MADDR3 in DTCM
     write(chip, 0x40020030, 0x10 | 0x80 | 0x1)      # DIR from memory, MINC, EN
-    from tinygan.ch32h417emu.peripherals.dma import serve
-    assert serve(chip, 65) is False
-    assert chip.fault is not None and "cannot reach" in str(chip.fault) and "0x200c1000" in str(chip.fault)
+    chip.peripheral("DMAMUX").request(65, 0.0)
+    assert chip.fault is not None and "outside shared SRAM" in str(chip.fault)
+    assert chip.fault.addr == 0x200C1000
 
 
 # -- the button ---------------------------------------------------------------------------------------

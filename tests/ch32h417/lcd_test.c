@@ -6,8 +6,8 @@
                 bar; prints "lcd ok\n" or "lcd err STEP STATUS\n".
    TEST_BUTTON: "button ready\n", then counts button_pressed() for BUTTON_WINDOW_MS and prints
                 "presses N\n". */
-#include "ch32h417_lcd.h"
-#include "ch32h417_button.h"
+#include "../../boards/CH32H417/ch32h417_lcd.h"
+#include "../../boards/CH32H417/ch32h417_button.h"
 
 #define LCD_IMG_X 16u
 #define LCD_IMG_Y 24u

@@ -7,7 +7,8 @@ button.Button on a GPIO pin) are attached after the chip is built.
 from .base import Peripheral, Reg
 from .flash import FLASH
 from .afio import AFIO
-from .dma import DMAMUX, make_dma1
+from .dma import DMA
+from .dmamux import DMAMUX
 from .exti import EXTI
 from .gpio import GPIO, PORTS
 from .hsem import HSEM
@@ -36,6 +37,6 @@ def make_peripherals(chip):
               IPC(chip, BASES["IPC"]), PFIC(chip, BASES["PFIC"]), SysTick(chip, BASES["SYSTICK"])]
     models += [GPIO(chip, 0x40010800 + 0x400 * i, p) for i, p in enumerate(PORTS)]
     models += [USART(chip, name) for name in USARTS]
-    models += [EXTI(chip, 0x40010400)]
-    models += [make_dma1(chip), DMAMUX(chip, 0x40020800), SPI(chip, "SPI2")]
+    models += [EXTI(chip, 0x40010400), SPI(chip, "SPI2"), DMAMUX(chip, 0x40020800)]
+    models += [DMA(chip, base, name) for name, base in (("DMA1", 0x40020000), ("DMA2", 0x40020400))]
     return models

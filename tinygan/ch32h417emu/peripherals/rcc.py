@@ -45,11 +45,12 @@ CLOCK_BITS = {
     "AFIO": ("HB2PCENR", 0), "GPIOA": ("HB2PCENR", 2), "GPIOB": ("HB2PCENR", 3),
     "GPIOC": ("HB2PCENR", 4), "GPIOD": ("HB2PCENR", 5), "GPIOE": ("HB2PCENR", 6),
     "GPIOF": ("HB2PCENR", 7), "USART1": ("HB2PCENR", 14),
+    "SPI2": ("HB1PCENR", 14),
     "USART6": ("HB1PCENR", 6), "USART7": ("HB1PCENR", 7), "USART8": ("HB1PCENR", 8),
     "USART2": ("HB1PCENR", 17), "USART3": ("HB1PCENR", 18), "USART4": ("HB1PCENR", 19),
     "USART5": ("HB1PCENR", 20), "PWR": ("HB1PCENR", 28), "SWPMI": ("HB1PCENR", 31),
     "RNG": ("HBPCENR", 9), "SDMMC": ("HBPCENR", 10),
-    "SPI2": ("HB1PCENR", 14), "DMA1": ("HBPCENR", 0),
+    "DMA1": ("HBPCENR", 0), "DMA2": ("HBPCENR", 1), "TIM6": ("HB1PCENR", 4), "DAC": ("HB1PCENR", 29),
 }
 # Reset bits mirror the enable bits (RCC_*RST definitions; RCC_HBRSTR for the HB bus).
 RESET_REGISTER = {"HB2PCENR": "HB2PRSTR", "HB1PCENR": "HB1PRSTR", "HBPCENR": "HBRSTR"}

@@ -24,7 +24,7 @@ Model:
   (OVR when RXNE was still set); nothing drives MISO, the received byte is 0 (inferred).
 - With CTLR2.TXDMAEN the TX request (65 for SPI2) asks the DMA for the next byte whenever TXE is 1.
   While a DMA channel streams bytes from memory into DATAR, the frames of a quantum are moved and
-  handed to the device as one burst (dma.take_bytes, device.spi_frames): same bytes, same end times,
+  handed to the device as one burst (dmamux.take_bytes, device.spi_frames): same bytes, same end times,
   same flags as frame by frame (pins cannot change inside a tick).
 - A frame reaches the wire only while SCK (PB13) and MOSI (PC1) are AF5 outputs; otherwise it is
   counted as lost.  The device is told the mode (CPOL/CPHA), bit order and the SCK rate.
@@ -33,7 +33,6 @@ Model:
   frames, CRC, receive-only and bidirectional receive, I2S, RX DMA.
 """
 from .base import Peripheral, Reg
-from .dma import serve as dma_serve, take_bytes as dma_take_bytes
 from .gpio import pin_function
 
 CPHA, CPOL, MSTR, SPE, LSBFIRST, SSI, SSM, RXONLY, DFF, CRCEN, BIDIOE, BIDIMODE = (
@@ -143,14 +142,14 @@ class SPI(Peripheral):
             self.txbuf = None
             self.flags |= TXE
         if self.flags & TXE and self.values[0x04] & TXDMAEN and self.shifting is not None:
-            if dma_serve(self.chip, self.tx_request):
+            if self._request(now):
                 self.counts["dma_frames"] += 1
 
     def tick(self, now, hclk_ticks):
         if not self.clocked() or not self.values[0x00] & SPE:
             return
         if self.shifting is None and self.values[0x04] & TXDMAEN and self.flags & TXE:
-            if dma_serve(self.chip, self.tx_request):      # a request pending since the last quantum
+            if self._request(now):                          # a request pending since the last quantum
                 self.counts["dma_frames"] += 1
         wired = None
         if self.shifting is not None and self.shifting[1] <= now and self.values[0x04] & TXDMAEN:
@@ -167,6 +166,11 @@ class SPI(Peripheral):
             if self.chip.fault:
                 return
 
+    def _request(self, when):
+        """The TX DMA request through the DMAMUX; True when a channel wrote DATAR."""
+        mux = self.chip.peripheral("DMAMUX")
+        return mux is not None and mux.request(self.tx_request, when)
+
     def _burst(self, now, wired):
         """The frames ending by `now` while the DMA keeps DATAR full, moved at once."""
         first, dt = self.shifting[1], self._frame_s()
@@ -174,7 +178,8 @@ class SPI(Peripheral):
         while first + (k - 1) * dt > now:
             k -= 1
         queued = [self.shifting[0]] + ([] if self.txbuf is None else [self.txbuf])
-        more = dma_take_bytes(self.chip, self.tx_request, self.base + 0x0C, k + 2 - len(queued))
+        mux = self.chip.peripheral("DMAMUX")
+        more = mux.take_bytes(self.tx_request, self.base + 0x0C, k + 2 - len(queued)) if mux else None
         if more is None or self.chip.fault:
             return
         stream = bytes(queued) + more
