@@ -8,8 +8,11 @@ Sources: Sitronix ST7796S datasheet V1.0 (2014/11; copy served at docs.espressif
 esp32-s3-lcd-ev-board/datasheets/3.5_320x480/ST7796S_SPEC_V1.0.pdf) and the MIPI DCS command set
 its command table follows:
 - 4-line serial interface: CSX low selects, D/CX low = command byte, high = parameter or pixel data,
-  MSB first, sampled on SCL's rising edge (SPI mode 0 or 3); serial write clock cycle >= 66 ns
-  (about 15 MHz; faster clocks are counted as overclocked, not refused).
+  MSB first, SDA sampled on SCL's rising edge (SPI mode 0 or 3), D/CX sampled with a byte's last
+  bit (the write-protocol figure; the Sitronix ST7735 datasheet's section 9.3.1 states the same
+  4-line protocol in words).  Serial write clock cycle >= 66 ns, about 15 MHz: the figure usually
+  quoted from the datasheet's serial timing table, not re-read here; faster clocks are counted as
+  overclocked, not refused.
 - RESX low for >= 10 us resets (shorter pulses may be ignored; the model ignores < 10 us);
   commands are accepted 5 ms after RESX goes high (120 ms when the reset came in Sleep Out).
 - 01h SWRESET: wait 5 ms before the next command (120 ms before SLPOUT when it came in Sleep Out);
