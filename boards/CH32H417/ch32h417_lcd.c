@@ -3,7 +3,8 @@
  * Facts used (register bits: ch32h417_regs.h, issue-13 section, each group citing its vendor file):
  * - SPI2 master with software NSS, 1-line transmit (SPI_Direction_1Line_Tx, so no receive flags to
  *   service), 8-bit frames, MSB first, mode 0; SCK = HCLK / 8 = 12.5 MHz (BR = 2), under the
- *   ST7796S's 66 ns serial write cycle (about 15 MHz, datasheet V1.0 serial timing).
+ *   ST7796S's 66 ns serial write cycle (about 15 MHz: the figure usually quoted from the
+ *   datasheet V1.0 timing table).
  * - Pixel data: DMA1 channel 3, memory -> SPI2 DATAR, bytes, fed by request 65 (SPI2 TX) through
  *   DMAMUX channel 3, as the SDK's SPI/SPI_DMA example pairs them.  The DMA reads shared SRAM: the
  *   line buffers live in the .dma region (v5f.ld).

@@ -84,7 +84,8 @@ class SPI(Peripheral):
     def write_ctlr1(self, value, core):
         value &= 0xFFFF
         if value & SPE:
-            for bit, ok, what in ((MSTR, True, "slave mode (CTLR1.MSTR = 0)"), (SSM, True, "hardware NSS (CTLR1.SSM = 0)"),
+            for bit, ok, what in ((MSTR, True, "slave mode (CTLR1.MSTR = 0)"),
+                                  (SSM, True, "hardware NSS (CTLR1.SSM = 0)"),
                                   (DFF, False, "16-bit frames (CTLR1.DFF)"), (CRCEN, False, "CRC (CTLR1.CRCEN)"),
                                   (RXONLY, False, "receive-only mode (CTLR1.RXONLY)")):
                 if bool(value & bit) != ok:

@@ -203,7 +203,8 @@ class St7796s:
     def _command(self, c, t):
         self.cmd, self.params, self.pixel_hi = None, [], None
         if t < self.busy_until:
-            self._error(t, f"command 0x{c:02x} refused: {1e3 * (self.busy_until - t):.3f} ms left of the wait after {self.busy_reason}")
+            left_ms = 1e3 * (self.busy_until - t)
+            self._error(t, f"command 0x{c:02x} refused: {left_ms:.3f} ms left of the wait after {self.busy_reason}")
             return
         self.log.append((t, c))
         if c == 0x01:
