@@ -244,6 +244,51 @@ def test_png_channels_are_widened_by_bit_replication(tmp_path):
     assert got.tolist() == [[255, 255, 255], [0, 0, 0], [132, 130, 132], [0, 255, 0]]
 
 
+class Recorder:
+    def __init__(self):
+        self.frames = []
+
+    def spi_frame(self, byte, t, spi, mode):
+        self.frames.append((byte, t))
+
+
+def spi2_routed(chip):
+    write(chip, 0x4002101C, (1 << 0) | (1 << 3) | (1 << 4))      # AFIOEN, IOPBEN, IOPCEN
+    write(chip, 0x40021020, 1 << 14)                              # HB1PCENR: SPI2EN
+    write(chip, 0x40010010, 5 << 20)                              # AFIO GPIOB_AFHR: PB13 AF5
+    write(chip, 0x40010014, 5 << 4)                               # AFIO GPIOC_AFLR: PC1 AF5
+    write(chip, 0x40010C04, 0x44944444)                           # PB13 AF push-pull
+    write(chip, 0x40011000, 0x44444494)                           # PC1 AF push-pull
+    spi = chip.peripheral("SPI2")
+    rec = Recorder()
+    spi.attach(rec)
+    return spi, rec
+
+
+def test_spi_frames_go_at_the_sck_rate_and_a_write_over_a_full_buffer_is_lost():
+    chip = bare_chip()
+    spi, rec = spi2_routed(chip)
+    write(chip, 0x40003800, 0xC000 | 0x300 | 0x4 | (2 << 3) | 0x40, 2)   # 1-line TX, soft NSS, master, /8, SPE
+    for b in (0x11, 0x22, 0x33):                    # no TXE wait: 0x22 waits in DATAR, 0x33 replaces it
+        write(chip, 0x4000380C, b, 2)
+    assert spi.read_statr(None) & 0x82 == 0x80      # BSY, TXE clear
+    chip.run(seconds=100e-6)
+    assert [b for b, _ in rec.frames] == [0x11, 0x33] and spi.counts["overwritten"] == 1
+    (_, t0), (_, t1) = rec.frames
+    assert chip.hclk == 25e6                        # no PLL in this bare chip: HSI
+    assert t1 - t0 == pytest.approx(8 / (25e6 / 8))  # back to back at HCLK / 8
+    assert spi.read_statr(None) & 0x82 == 0x02      # idle: TXE, not BSY
+
+
+def test_spi_master_with_nss_low_is_a_mode_fault_and_16_bit_frames_stop_the_run():
+    chip = bare_chip()
+    spi, rec = spi2_routed(chip)
+    write(chip, 0x40003800, 0x200 | 0x4 | 0x40, 2)  # SSM without SSI: NSS reads low
+    assert spi.read_statr(None) & 0x20 and not spi.get("CTLR1") & 0x44
+    write(chip, 0x40003800, 0x800 | 0x300 | 0x4 | 0x40, 2)
+    assert chip.fault is not None and "16-bit frames" in str(chip.fault)
+
+
 def test_exti_latches_an_edge_only_for_an_enabled_line():
     chip = bare_chip()
     write(chip, 0x4002101C, (1 << 0) | (1 << 3))    # AFIOEN, IOPBEN
