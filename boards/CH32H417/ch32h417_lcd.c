@@ -24,6 +24,7 @@
 
 #define LCD_SPI          SPI2_BASE
 #define LCD_DMA_CH       3u
+#define LCD_DMA          DMA1_CH_BASE(LCD_DMA_CH)
 #define LCD_SPI_BR       2u                    /* HCLK / 2^(BR+1) = 12.5 MHz */
 #define PIN_BL           1u                    /* PB1  backlight */
 #define PIN_RST          10u                   /* PB10 RESX */
@@ -123,29 +124,29 @@ static lcd_status_t dma_wait(void)
 {
     if (!dma_in_flight) return LCD_OK;
     lcd_status_t st = LCD_OK;
-    while (!(DMA_INTFR(DMA1_BASE) & DMA_FLAG_TC(LCD_DMA_CH))) {
+    while (!(DMA1_INTFR & DMA_TCIF(LCD_DMA_CH))) {
         if (board_ticks_us() > dma_deadline_us) {
             st = LCD_DMA_TIMEOUT;
             break;
         }
     }
-    DMA_CH_CFGR(DMA1_BASE, LCD_DMA_CH) = 0;
-    DMA_INTFCR(DMA1_BASE) = DMA_FLAG_ALL(LCD_DMA_CH);
+    DMA_CFGR(LCD_DMA) = 0;
+    DMA1_INTFCR = DMA_GIF(LCD_DMA_CH);
     dma_in_flight = 0;
     return st;
 }
 
 static void dma_start(const uint8_t *buf, uint32_t n)
 {
-    DMA_CH_CFGR(DMA1_BASE, LCD_DMA_CH) = 0;
-    DMA_INTFCR(DMA1_BASE) = DMA_FLAG_ALL(LCD_DMA_CH);
-    DMA_CH_CNTR(DMA1_BASE, LCD_DMA_CH) = n;
-    DMA_CH_PADDR(DMA1_BASE, LCD_DMA_CH) = (uint32_t)&SPI_DATAR(LCD_SPI);
-    DMA_CH_MADDR(DMA1_BASE, LCD_DMA_CH) = (uint32_t)buf;
+    DMA_CFGR(LCD_DMA) = 0;
+    DMA1_INTFCR = DMA_GIF(LCD_DMA_CH);
+    DMA_CNTR(LCD_DMA) = n;
+    DMA_PADDR(LCD_DMA) = (uint32_t)&SPI_DATAR(LCD_SPI);
+    DMA_MADDR(LCD_DMA) = (uint32_t)buf;
     /* a byte every 0.64 us at 12.5 MHz: 1 us a byte plus a margin before giving up */
     dma_deadline_us = board_ticks_us() + n + 2000u;
     dma_in_flight = 1;
-    DMA_CH_CFGR(DMA1_BASE, LCD_DMA_CH) = DMA_CFGR_DIR_FROM_MEM | DMA_CFGR_MINC | DMA_CFGR_PL_VERY_HIGH | DMA_CFGR_EN;
+    DMA_CFGR(LCD_DMA) = DMA_CFGR_DIR_READ_MEM | DMA_CFGR_MINC | DMA_CFGR_PL_VERY_HIGH | DMA_CFGR_EN;
 }
 
 /* Lines of `bytes` each, made by make_line into one line buffer while the DMA sends the other;
@@ -226,9 +227,11 @@ static void spi_dma_init(void)
     SPI_CTLR1(LCD_SPI) = ctlr1;
     SPI_CTLR2(LCD_SPI) = SPI_CTLR2_TXDMAEN;
     SPI_CTLR1(LCD_SPI) = ctlr1 | SPI_CTLR1_SPE;
-    /* DMAMUX channel 3 (byte 2 of CFGR0_3) holds request - 1 (DMA_MuxChannelConfig) */
-    DMAMUX_CFGR0_3 = (DMAMUX_CFGR0_3 & ~(0x7Fu << 16)) | ((DMA_REQ_SPI2_TX - 1u) << 16);
-    DMA_CH_CFGR(DMA1_BASE, LCD_DMA_CH) = 0;
+    /* DMAMUX channel 3 (index 2) holds request - 1 (DMA_MuxChannelConfig) */
+    const uint32_t shift = DMAMUX_SHIFT(DMAMUX_CH_DMA1_CH3);
+    DMAMUX_CFGR(DMAMUX_CH_DMA1_CH3) = (DMAMUX_CFGR(DMAMUX_CH_DMA1_CH3) & ~(DMAMUX_MASK << shift))
+                                      | ((DMA_REQ_SPI2_TX - 1u) << shift);
+    DMA_CFGR(LCD_DMA) = 0;
     dma_in_flight = 0;
 }
 

@@ -241,23 +241,33 @@
 #define SPI_STATR_TXE           0x0002u
 #define SPI_STATR_BSY           0x0080u
 
-/* ---- DMA1 at 0x40020000, DMAMUX at 0x40020800 [H] DMA_TypeDef, DMA_Channel_TypeDef, DMA_CFGR1_*,
- * DMAMUX_TypeDef; EVT/EXAM/SRC/Peripheral/src/ch32h417_dma.c DMA_MuxChannelConfig */
-#define DMA1_BASE               0x40020000u
-#define DMA_INTFR(base)         CH32_REG32((base) + 0x00)
-#define DMA_INTFCR(base)        CH32_REG32((base) + 0x04)
-#define DMA_CH_CFGR(base, n)    CH32_REG32((base) + 0x08 + 0x14u * ((n) - 1u))  /* channel n = 1..8 */
-#define DMA_CH_CNTR(base, n)    CH32_REG32((base) + 0x0C + 0x14u * ((n) - 1u))
-#define DMA_CH_PADDR(base, n)   CH32_REG32((base) + 0x10 + 0x14u * ((n) - 1u))
-#define DMA_CH_MADDR(base, n)   CH32_REG32((base) + 0x14 + 0x14u * ((n) - 1u))
+/* ---- DMA1 at 0x40020000, channel n at +8 + 0x14 (n - 1), DMAMUX at 0x40020800 [H] DMA_TypeDef,
+ *      DMA_Channel_TypeDef, DMA_CFGR1_*, DMAMUX_TypeDef; ch32h417_dma.c DMA_MuxChannelConfig (mux
+ *      channel c = byte c % 4 of CFGR(c / 4), holding request - 1).  The channel, flag and DMAMUX
+ *      macros up to DMAMUX_MASK are the speech section's (branch i13-audio) word for word, so the
+ *      two drivers share them: keep one copy when both sections are merged. */
+#define DMA_CFGR(chb)           CH32_REG32((chb) + 0x00)
+#define DMA_CNTR(chb)           CH32_REG32((chb) + 0x04)
+#define DMA_PADDR(chb)          CH32_REG32((chb) + 0x08)
+#define DMA_MADDR(chb)          CH32_REG32((chb) + 0x0C)
 #define DMA_CFGR_EN             0x0001u
-#define DMA_CFGR_DIR_FROM_MEM   0x0010u /* DMA_DIR_PeripheralDST */
+#define DMA_CFGR_DIR_READ_MEM   0x0010u     /* DMA_DIR_PeripheralDST: memory -> peripheral */
 #define DMA_CFGR_MINC           0x0080u
-#define DMA_CFGR_PL_VERY_HIGH   0x3000u
-#define DMA_FLAG_TC(n)          (0x2u << (4u * ((n) - 1u)))   /* DMA1_FLAG_TCn */
-#define DMA_FLAG_ALL(n)         (0xFu << (4u * ((n) - 1u)))   /* GL, TC, HT, TE of channel n */
-#define DMAMUX_CFGR0_3          CH32_REG32(0x40020800u)       /* mux channels 1..4, one byte each */
-#define DMA_REQ_SPI2_TX         65u /* DMA_MuxChannelConfig(DMA_MuxChannel3, 65) in SPI/SPI_DMA */
+#define DMA_GIF(n)              (0x1u << (4u * ((n) - 1u)))
+#define DMA_TCIF(n)             (0x2u << (4u * ((n) - 1u)))
+#define DMA_HTIF(n)             (0x4u << (4u * ((n) - 1u)))
+#define DMAMUX_BASE             0x40020800u
+#define DMAMUX_CFGR(c)          CH32_REG32(DMAMUX_BASE + 4u * ((c) / 4u))
+#define DMAMUX_SHIFT(c)         (8u * ((c) % 4u))
+#define DMAMUX_MASK             0x7Fu
+/* the LCD's: DMA1 channel 3 <- DMA_MuxChannel3 (index 2) <- request 65, as in SPI/SPI_DMA */
+#define DMA1_BASE               0x40020000u
+#define DMA1_INTFR              CH32_REG32(DMA1_BASE + 0x00)
+#define DMA1_INTFCR             CH32_REG32(DMA1_BASE + 0x04) /* a GIF bit clears the channel's flags */
+#define DMA1_CH_BASE(n)         (DMA1_BASE + 0x08u + 0x14u * ((n) - 1u))
+#define DMA_CFGR_PL_VERY_HIGH   0x3000u     /* DMA_Priority_VeryHigh */
+#define DMA_REQ_SPI2_TX         65u
+#define DMAMUX_CH_DMA1_CH3      2u
 
 /* ---- EXTI at 0x40010400 [H] EXTI_TypeDef; EVT/EXAM/SRC/Peripheral/src/ch32h417_exti.c */
 #define EXTI_INTENR             CH32_REG32(0x40010400u)
