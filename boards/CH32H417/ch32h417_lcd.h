@@ -43,6 +43,8 @@ lcd_status_t lcd_blit_rgb888_scaled(uint16_t x, uint16_t y, const uint8_t *rgb, 
  * as '?'; the text is cut at the panel's right edge. */
 lcd_status_t lcd_text(uint16_t x, uint16_t y, const char *str, uint16_t fg, uint16_t bg);
 /* A progress bar across the bottom of the panel, filled to done/total (clamped). */
+/* (done, total) rather than a float fraction: the plain-C API stays free of floating point (the
+ * rv32imac builds have no FPU); a binding passes e.g. (step, steps) or (permille, 1000). */
 lcd_status_t lcd_progress(uint32_t done, uint32_t total);
 /* One command with its parameters (for commands this driver has no call for). */
 lcd_status_t lcd_command(uint8_t cmd, const uint8_t *params, uint32_t n);
