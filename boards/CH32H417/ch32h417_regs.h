@@ -301,4 +301,53 @@
 #define DAC1_PIN                4u          /* PA4 */
 #define GPIO_CFG_ANALOG         0x0u        /* GPIO_Mode_AIN 0: CNF 00, MODE 00 */
 
+/* ======== Issue 13: LCD on SPI2 + DMA1, button on EXTI (ch32h417_lcd.c, ch32h417_button.c) ======== */
+
+/* ---- more clock enables [H] RCC_SPI2EN (HB1PCENR), RCC_IOPBEN (HB2PCENR) */
+#define RCC_HB1_SPI2EN          0x00004000u /* HB1PCENR bit 14 */
+#define RCC_HB2_IOPBEN          0x00000008u /* HB2PCENR bit 3 */
+#define GPIOB_BASE              0x40010C00u
+#define GPIO_INDR(base)         CH32_REG32((base) + 0x08)
+#define GPIO_BCR(base)          CH32_REG32((base) + 0x14)
+#define GPIO_CFG_OUT_PP         0x1u /* GPIO_Mode_Out_PP 0x10: MODE 01 (any output), CNF 00 (GPIO_Init) */
+#define AFIO_GPIO_AFLR(port)    CH32_REG32(AFIO_BASE + 0x04 + 8u * (port)) /* port 0 = A: AF of pins 0..7 */
+#define AFIO_GPIO_AFHR(port)    CH32_REG32(AFIO_BASE + 0x08 + 8u * (port)) /* pins 8..15 */
+#define AFIO_EXTICR1            CH32_REG32(AFIO_BASE + 0x3C) /* lines 0..7, 4 bits each (GPIO_EXTILineConfig) */
+#define GPIO_AF5                0x5u
+#define GPIO_PORT_B             1u   /* GPIO_PortSourceGPIOB */
+
+/* ---- SPI2 at 0x40003800 [H] SPI_TypeDef (16-bit registers, 4-byte stride), SPI_CTLR1/CTLR2/STATR
+ * bits; [SPI] EVT/EXAM/SRC/Peripheral/inc/ch32h417_spi.h, SPI/SPI_DMA/Common/hardware.c (pins) */
+#define SPI2_BASE               0x40003800u
+#define SPI_CTLR1(base)         CH32_REG16((base) + 0x00)
+#define SPI_CTLR2(base)         CH32_REG16((base) + 0x04)
+#define SPI_STATR(base)         CH32_REG16((base) + 0x08)
+#define SPI_DATAR(base)         CH32_REG16((base) + 0x0C)
+#define SPI_CTLR1_MSTR          0x0004u
+#define SPI_CTLR1_BR_SHIFT      3u      /* BR[2:0]: SPI_BaudRatePrescaler_Mode0..7 */
+#define SPI_CTLR1_SPE           0x0040u
+#define SPI_CTLR1_SSI           0x0100u
+#define SPI_CTLR1_SSM           0x0200u /* SPI_NSS_Soft */
+#define SPI_CTLR1_BIDIOE        0x4000u
+#define SPI_CTLR1_BIDIMODE      0x8000u /* with BIDIOE: SPI_Direction_1Line_Tx 0xC000 */
+#define SPI_CTLR2_TXDMAEN       0x0002u /* SPI_I2S_DMAReq_Tx */
+#define SPI_STATR_TXE           0x0002u
+#define SPI_STATR_BSY           0x0080u
+
+/* ---- DMA1 at 0x40020000 (the channel, flag and DMAMUX macros are the speech section's above); the
+ *      LCD's: DMA1 channel 3 <- DMA_MuxChannel3 (index 2) <- request 65, as in SPI/SPI_DMA */
+#define DMA1_BASE               0x40020000u
+#define DMA1_INTFR              CH32_REG32(DMA1_BASE + 0x00)
+#define DMA1_INTFCR             CH32_REG32(DMA1_BASE + 0x04) /* a GIF bit clears the channel's flags */
+#define DMA1_CH_BASE(n)         (DMA1_BASE + 0x08u + 0x14u * ((n) - 1u))
+#define DMA_CFGR_PL_VERY_HIGH   0x3000u     /* DMA_Priority_VeryHigh */
+#define DMA_REQ_SPI2_TX         65u
+#define DMAMUX_CH_DMA1_CH3      2u
+
+/* ---- EXTI at 0x40010400 [H] EXTI_TypeDef; EVT/EXAM/SRC/Peripheral/src/ch32h417_exti.c */
+#define EXTI_INTENR             CH32_REG32(0x40010400u)
+#define EXTI_RTENR              CH32_REG32(0x40010408u)
+#define EXTI_FTENR              CH32_REG32(0x4001040Cu)
+#define EXTI_INTFR              CH32_REG32(0x40010414u) /* write 1 to clear (EXTI_ClearFlag) */
+
 #endif

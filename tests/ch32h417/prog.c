@@ -21,6 +21,8 @@
      TEST_AUDIO         speech output through the real driver boards/CH32H417/ch32h417_audio.c
                         (audio_test.c, included here; the driver is compiled beside prog.c and its
                         AUDIO_WRONG_* switches are the wrong drivers)
+     TEST_LCD / TEST_BUTTON  the board's LCD and button drivers (lcd_test.c; the test links
+                        boards/CH32H417/ch32h417_lcd.c and ch32h417_button.c in)
      TEST_HANDOFF       the V3F sleeps for an event (SCTLR.WFITOWFE + wfi); the V5F writes a word
                         in shared SRAM and sends the event; the V3F copies it to IPC MSG0
 */
@@ -134,6 +136,9 @@ __attribute__((aligned(64))) static const uint32_t vectors[32] = {[13] = (uint32
 #ifdef TEST_AUDIO
 #include "audio_test.c"
 #endif
+#if defined(TEST_LCD) || defined(TEST_BUTTON)
+#include "lcd_test.c"
+#endif
 
 void v5f_main(void)
 {
@@ -204,6 +209,10 @@ void v5f_main(void)
     sd_test();
 #elif defined(TEST_AUDIO)
     audio_test();
+#elif defined(TEST_LCD)
+    lcd_test();
+#elif defined(TEST_BUTTON)
+    button_test();
 #elif defined(TEST_HANDOFF)
     shared_word = 0x5AA5F00Du;
     PFIC_SCTLR |= 1u << 5;                        /* event to the V3F */

@@ -1,8 +1,8 @@
 """Peripheral models of the CH32H417, one module each (see base.py for the conventions).
 
 make_peripherals(chip) builds the models at their vendor base addresses (the SD card, sdcard.py,
-is attached to the SDMMC model by the chip); the SPI and LCD models of later issues slot in here
-beside them.
+is attached to the SDMMC model by the chip); devices outside the chip (st7796s.St7796s on SPI2,
+button.Button on a GPIO pin) are attached after the chip is built.
 """
 from .base import Peripheral, Reg
 from .dac import DAC
@@ -10,6 +10,7 @@ from .dma import DMA
 from .dmamux import DMAMUX
 from .flash import FLASH
 from .afio import AFIO
+from .exti import EXTI
 from .gpio import GPIO, PORTS
 from .hsem import HSEM
 from .ipc import IPC
@@ -18,6 +19,7 @@ from .pwr import PWR
 from .rcc import RCC
 from .rng import RNG
 from .sdmmc import SDMMC
+from .spi import SPI
 from .swpmi import SWPMI
 from .systick import SysTick
 from .tim6 import TIM6
@@ -40,4 +42,5 @@ def make_peripherals(chip):
     models += [USART(chip, name) for name in USARTS]
     models += [TIM6(chip, BASES["TIM6"]), DAC(chip, BASES["DAC"]), DMAMUX(chip, BASES["DMAMUX"])]
     models += [DMA(chip, BASES[name], name) for name in ("DMA1", "DMA2")]
+    models += [EXTI(chip, 0x40010400), SPI(chip, "SPI2")]
     return models

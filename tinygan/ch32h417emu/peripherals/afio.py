@@ -3,7 +3,7 @@
 Source: ch32h417.h (AFIO_TypeDef at AFIO_BASE 0x40010000: PCFR1, GPIOA_AFLR/AFHR .. GPIOF_AFLR/AFHR,
 EXTICR1/2), ch32h417_gpio.c (GPIO_PinAFConfig: AFIO->GPIOx_AFLR for pins 0-7, AFHR for 8-15, AF number
 in bits [4*(pin & 7) + 3 : 4*(pin & 7)]).  Clock: RCC_AFIOEN (HB2PCENR bit 0); unclocked, every pin
-reads AF0.
+reads AF0.  A write to EXTICR1/2 tells the EXTI model to sample its lines' new sources.
 """
 from .base import Peripheral, Reg
 from .gpio import PORTS
@@ -23,3 +23,15 @@ class AFIO(Peripheral):
             return 0
         off = 0x04 + 8 * PORTS.index(port) + (4 if pin >= 8 else 0)
         return (self.values[off] >> ((pin & 7) * 4)) & 0xF
+
+    def _write_exticr(self, off, value):
+        self.values[off] = value
+        exti = self.chip.peripheral("EXTI")
+        if exti is not None:
+            exti.sources_changed()
+
+    def write_exticr1(self, value, core):
+        self._write_exticr(0x3C, value)
+
+    def write_exticr2(self, value, core):
+        self._write_exticr(0x40, value)

@@ -52,6 +52,7 @@ class Peripheral:
         self.base = base
         self.name = name or self.NAME
         self.regs = {r.offset: r for r in self.REGS}
+        self._offsets = {r.name: r.offset for r in self.REGS}
         self.ignored_writes = 0
         self.reset()
 
@@ -73,10 +74,10 @@ class Peripheral:
         self.values[self._offset_of(name)] = value & 0xFFFFFFFF
 
     def _offset_of(self, name):
-        for off, r in self.regs.items():
-            if r.name == name:
-                return off
-        raise KeyError(f"{self.name} has no register {name}")
+        try:
+            return self._offsets[name]
+        except KeyError:
+            raise KeyError(f"{self.name} has no register {name}") from None
 
     # -- bus access ----------------------------------------------------------------------------
     def pollable(self, offset):

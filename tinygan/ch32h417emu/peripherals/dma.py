@@ -25,8 +25,10 @@ Model (inferences from the STM32F1-style DMA these registers copy, marked [I]):
   (../shared/CH32H417.md: "DMA1/2 reach every region (MEMARY_CFGR, CSR 0xBC5)", not in the SDK), so
   the model takes the conservative rule: shared SRAM only.  A transfer from flash, ITCM or DTCM stops
   the run naming the address and the core that enabled the channel (not modelled, not "refused").
-- Destinations: only the DAC is modelled as a DMA target; any other PADDR stops the run at the first
-  transfer.  Not modelled (the run stops naming it): peripheral-to-memory (DIR = 0) and memory-to-
+- Destinations: the DAC and SPI2 (issue 13) are the modelled DMA targets; any other PADDR stops the
+  run at the first transfer.  The channel's count and flags advance before the target's register is
+  written, since that write can raise the next request at once (SPI2: TXE) and be served inside it.
+  take_bytes() moves a run of byte items at once for a target that consumes bursts (spi.py).  Not modelled (the run stops naming it): peripheral-to-memory (DIR = 0) and memory-to-
   memory, double-buffer mode, PSIZE != MSIZE, the "256" size, an address not aligned to its size,
   reprogramming CNTR/PADDR/MADDR while the channel is enabled.  There is no transfer error (TEIF is
   never set).
@@ -42,7 +44,7 @@ MEM2MEM, DOUBLE_BUFFER, START_M1 = 0x4000, 0x8000, 0x10000
 GIF, TCIF, HTIF, TEIF = 0x1, 0x2, 0x4, 0x8
 CHANNELS = 8
 IRQS = {"DMA1": (57, 38, 39, 40, 41, 42, 43, 44), "DMA2": tuple(range(102, 110))}
-TARGETS = ("DAC",)
+TARGETS = ("DAC", "SPI2")
 
 
 def channel_regs():
@@ -133,29 +135,55 @@ class DMA(Peripheral):
         if maddr % msize or paddr % psize:
             return self._stop(n, f"an address not aligned to the data size (memory 0x{maddr:08x}, "
                                  f"peripheral 0x{paddr:08x}) is not modelled")
-        data = self._read_memory(n, maddr, msize)
-        if data is None:
+        raw = self._read_memory(n, maddr, msize)
+        if raw is None:
             return True
+        data = int.from_bytes(raw, "little")
         block = memmap.block_at(paddr)
         if block is None or block[0] not in TARGETS:
             where = block[0] if block else memmap.describe(paddr)
             return self._stop(n, f"a transfer to {where} (PADDR 0x{paddr:08x}) is not modelled; "
                                  f"only {', '.join(TARGETS)} is a modelled DMA destination")
         name, base, _ = block
+        self._advance(n, 1)          # before the write: it can raise the next request inside it (SPI TXE)
         self.chip.peripheral(name).bus_write(paddr - base, psize, data, core)
-        self.transfers[n] += 1
-        self.values[cntr_off] -= 1
-        self.done[n] += 1
+        return True
+
+    def _advance(self, n, items):
+        """items moved on channel n: CNTR, the HT/TC/GIF flags, the circular restart."""
+        cntr_off = self._off(n, "CNTR")
+        self.transfers[n] += items
+        before = self.done[n]
+        self.values[cntr_off] -= items
+        self.done[n] += items
         flags = 0
-        if self.done[n] == self.count[n] // 2:
+        if before < self.count[n] // 2 <= self.done[n]:
             flags |= HTIF | GIF
         if self.values[cntr_off] == 0:
             flags |= TCIF | GIF
-            if cfg & CIRC:
+            if self.values[self._off(n, "CFGR")] & CIRC:
                 self.values[cntr_off] = self.count[n]
                 self.done[n] = 0
         self.values[0x00] |= flags << (4 * (n - 1))
-        return True
+
+    def take_bytes(self, n, paddr, want):
+        """Up to `want` byte items of channel n at once, for a peripheral that consumes a burst
+        (spi.py): the same bytes, counts and flags as that many serve() calls.  None when the
+        channel is not a plain byte stream from memory to `paddr` (then serve() item by item)."""
+        cfg = self.values[self._off(n, "CFGR")]
+        left = self.values[self._off(n, "CNTR")]
+        if (not (self.clocked() and cfg & EN) or not cfg & DIR or cfg & PINC or (cfg >> 8) & 0xF
+                or self.values[self._off(n, "PADDR")] != paddr):
+            return None
+        items = min(want, left)
+        if items <= 0:
+            return b""
+        maddr = self.values[self._off(n, "MADDR")] + (self.done[n] if cfg & MINC else 0)
+        data = self._read_memory(n, maddr, items if cfg & MINC else 1)
+        if data is None:
+            return b""
+        self._advance(n, items)
+        return data if cfg & MINC else data * items
 
     def _stop(self, n, what, addr=None):
         core, pc = self.owner[n]
@@ -167,8 +195,7 @@ class DMA(Peripheral):
             self._stop(n, "reading memory outside shared SRAM is not modelled (the SDK does not say "
                           "whether DMA1/2 reach flash, ITCM or DTCM; put DMA buffers in .dma)", addr)
             return None
-        raw = ctypes.string_at(ctypes.addressof(self.chip.buffers["sram"]) + addr - memmap.SRAM.base, size)
-        return int.from_bytes(raw, "little")
+        return ctypes.string_at(ctypes.addressof(self.chip.buffers["sram"]) + addr - memmap.SRAM.base, size)
 
     # -- interrupts, stats --------------------------------------------------------------------------------
     def irq_lines(self):

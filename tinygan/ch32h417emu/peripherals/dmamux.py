@@ -39,3 +39,13 @@ class DMAMUX(Peripheral):
             if dma is not None and dma.serve(channel, when):
                 served = True
         return served
+
+    def take_bytes(self, request, paddr, want):
+        """Up to `want` byte items for `request` from the first enabled channel that streams bytes
+        from memory to `paddr` (DMA.take_bytes); None when none does."""
+        for dma_name, channel in self.routes(request):
+            dma = self.chip.peripheral(dma_name)
+            data = dma.take_bytes(channel, paddr, want) if dma is not None else None
+            if data is not None:
+                return data
+        return None

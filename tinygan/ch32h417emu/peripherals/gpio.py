@@ -12,7 +12,18 @@ alternate function AFn, an input (which any peripheral selected by AFn may liste
 or analog.  A port or AFIO without its clock reads its reset value (input floating, AF0), so a pin
 on an unclocked port carries no peripheral signal.  The CFGLR/CFGHR reset value 0x44444444 (all
 floating inputs) is inferred from the WCH/STM32F1 register layout; the SDK does not state it.
+
+Pins as wires (issue 13): pin_level() is what a pin carries: an output drives OUTDR's bit; an input
+is driven by whatever the host attached (drive(), e.g. a button to ground), else it rests at its pull
+(IPU/IPD: OUTDR's bit, GPIO_Init's convention; a floating input with nothing attached reads 0 here,
+inferred).  Devices outside the chip (the LCD panel) subscribe with add_listener(fn): fn(port) runs
+after every write that can change an output level or a pin mode; the EXTI model is told of every
+change of a pin level or mode (port_changed).  schedule(pin, t, level) queues host-side drive changes at
+emulated times; tick() applies them (at quantum granularity).
 """
+import heapq
+import itertools
+
 from .base import Peripheral, Reg
 
 PORTS = "ABCDEF"
@@ -31,21 +42,78 @@ class GPIO(Peripheral):
         self.port = port
         self.NAME = "GPIO" + port
         self.CLOCK = ("HB2PCENR", 2 + PORTS.index(port))
+        self.listeners = []
+        self.driven = {}            # pin -> level forced from outside (survives a chip reset: a wire)
+        self._seq = itertools.count()
+        self.pending = []           # heap of (time, seq, pin, level or None) host drive changes
         super().__init__(chip, base, "GPIO" + port)
+
+    # -- register side effects: every write that can change a level tells the wires ------------
+    def _changed(self):
+        for fn in self.listeners:
+            fn(self.port)
+        exti = self.chip.peripheral("EXTI")
+        if exti is not None:
+            exti.port_changed(self.port)
+
+    def write_cfglr(self, value, core):
+        self.values[0x00] = value
+        self._changed()
+
+    def write_cfghr(self, value, core):
+        self.values[0x04] = value
+        self._changed()
+
+    def write_outdr(self, value, core):
+        self.values[0x0C] = value & 0xFFFF
+        self._changed()
 
     def write_bshr(self, value, core):
         out = self.values[0x0C]
         out |= value & 0xFFFF
         out &= ~(value >> 16) & 0xFFFF
         self.values[0x0C] = out
+        self._changed()
 
     def write_bcr(self, value, core):
         self.values[0x0C] &= ~value & 0xFFFF
+        self._changed()
 
     def read_indr(self, core):
-        # Output pins read back what they drive; inputs read the pull-up/down level chosen in OUTDR
-        # (the IPU/IPD convention of GPIO_Init), which is what an unconnected pin shows.
-        return self.values[0x0C]
+        # Output pins read back what they drive; inputs what is attached, else their pull level.
+        return sum(self.pin_level(p) << p for p in range(16))
+
+    # -- the pins as wires -------------------------------------------------------------------------
+    def is_output(self, pin):
+        return bool(self.nibble(pin) & 3)
+
+    def pin_level(self, pin):
+        """The level on the pin now: 0 or 1."""
+        if self.is_output(pin):
+            return self.values[0x0C] >> pin & 1 if self.clocked() else 0
+        if pin in self.driven:
+            return self.driven[pin]
+        return self.values[0x0C] >> pin & 1
+
+    def add_listener(self, fn):
+        self.listeners.append(fn)
+
+    def drive(self, pin, level):
+        """Drive an input from outside (0/1), or let it go (None)."""
+        if level is None:
+            self.driven.pop(pin, None)
+        else:
+            self.driven[pin] = 1 if level else 0
+        self._changed()
+
+    def schedule(self, pin, at, level):
+        """drive(pin, level) at emulated time `at` (applied at the first quantum boundary after it)."""
+        heapq.heappush(self.pending, (at, next(self._seq), pin, level))
+
+    def tick(self, now, hclk_ticks):
+        while self.pending and self.pending[0][0] <= now:
+            _, _, pin, level = heapq.heappop(self.pending)
+            self.drive(pin, level)
 
     def nibble(self, pin):
         """The 4-bit CNF:MODE field of a pin (reset value when the port is unclocked)."""
