@@ -39,7 +39,9 @@ def add_arguments(parser):
                         help="ch32h417 only, repeatable: inject an SD card fault: crc:B[,B..] (data CRC "
                              "error on every read of block B), crc-once:B[,B..] (first read only), "
                              "timeout:B[,B..] / timeout-once:B[,B..] (block never sent), vanish:N (the "
-                             "card stops answering after N block reads)")
+                             "card stops answering after N block reads), cut:N / tear:N[,K] (power lost at "
+                             "block write N, counted from 0, with none / the first K bytes (default 256) of "
+                             "it programmed; the emulator then exits with status 3)")
     parser.add_argument("--stats", action="store_true",
                         help="ch32h417: print retired instructions per core and emulated time at exit")
 

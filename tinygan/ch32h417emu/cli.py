@@ -17,7 +17,7 @@ import time
 
 from .chip import Chip, EmulationFault
 from .hostserial import PtyHost, StdioHost
-from .peripherals.sdcard import SdCard, SdFaults
+from .peripherals.sdcard import PowerCut, SdCard, SdFaults
 
 from tinygan.appshim import REPO
 
@@ -84,6 +84,9 @@ def run(opts):
     except EmulationFault as e:
         print(f"\nemulation stopped: {e}", file=sys.stderr)
         status = 1
+    except PowerCut as e:          # --sd-fault cut:N / tear:N
+        print(f"\nemulation stopped: {e}", file=sys.stderr)
+        status = 3
     except KeyboardInterrupt:
         pass
     finally:

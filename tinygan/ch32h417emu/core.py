@@ -126,6 +126,8 @@ class Core:
             self.uc.hook_del(h)
         self._profile_hooks = [self.uc.hook_add(UC_HOOK_BLOCK, self._on_profiled_block, begin=lo, end=hi - 1)
                                for lo, hi in (ranges or ())]
+        # code translated before the hooks were added (or removed) would run without (with) them
+        self.uc.ctl_flush_tb()
 
     def _instructions(self, address, size):
         """Instructions in [address, address + size): RVC ones are 2 bytes (low bits != 11)."""

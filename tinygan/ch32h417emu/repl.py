@@ -37,7 +37,7 @@ class Repl:
         printed (its echo and the prompt cut off)."""
         mark = len(self.host.out)
         self.host.feed(line.encode() + b"\r")
-        done = lambda: len(self.host.out) > mark + len(line) + len(PROMPT) and self.host.out.endswith(PROMPT)
+        done = lambda: len(self.host.out) >= mark + len(line) + len(PROMPT) and self.host.out.endswith(PROMPT)
         self.chip.run(until=done, wall_seconds=wall_s)
         out = self.host.out[mark:].decode(errors="replace")
         if not done():

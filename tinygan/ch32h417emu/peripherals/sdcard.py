@@ -65,10 +65,18 @@ def with_crc(reg120):
     return reg120 << 8 | crc7(reg120, 120) << 1 | 1
 
 
+class PowerCut(Exception):
+    """The board lost power during a write (SdFaults cut/tear): the emulation ends here; what the
+    card had programmed is in its image file."""
+
+
 class SdFaults:
     def __init__(self):
         self.crc, self.crc_once, self.timeout, self.timeout_once = set(), set(), set(), set()
         self.vanish_after = None
+        # power lost at block write number N (counting from 0 since power-up) after its first K
+        # bytes were programmed: cut:N is K = 0, tear:N,K (K default 256: half the block)
+        self.power_cut = None            # (N, K)
 
     @classmethod
     def parse(cls, specs):
@@ -82,15 +90,23 @@ class SdFaults:
                 nums = None
             if not nums or any(n < 0 for n in nums):
                 raise ValueError(f"--sd-fault {spec!r}: expected KIND:N[,N..] with block numbers (N >= 0)")
-            if kind == "vanish":
+            if kind == "tear":
+                if len(nums) not in (1, 2) or (len(nums) == 2 and nums[1] >= BLOCK):
+                    raise ValueError(f"--sd-fault {spec!r}: tear takes a write number and optionally the "
+                                     f"bytes programmed (0..{BLOCK - 1})")
+                f.power_cut = (nums[0], nums[1] if len(nums) == 2 else BLOCK // 2)
+            elif kind in ("vanish", "cut"):
                 if len(nums) != 1:
-                    raise ValueError(f"--sd-fault {spec!r}: vanish takes one count")
-                f.vanish_after = nums[0]
+                    raise ValueError(f"--sd-fault {spec!r}: {kind} takes one count")
+                if kind == "vanish":
+                    f.vanish_after = nums[0]
+                else:
+                    f.power_cut = (nums[0], 0)
             elif kind in ("crc", "crc-once", "timeout", "timeout-once"):
                 getattr(f, kind.replace("-", "_")).update(nums)
             else:
                 raise ValueError(f"--sd-fault {spec!r}: unknown kind {kind!r} "
-                                 "(crc, crc-once, timeout, timeout-once, vanish)")
+                                 "(crc, crc-once, timeout, timeout-once, vanish, cut, tear)")
         return f
 
     def read_fault(self, block):
@@ -415,6 +431,12 @@ class SdCard:
         if blk >= self.blocks:
             self.status_err |= ST_OUT_OF_RANGE
             return False
+        cut = self.faults.power_cut
+        if cut is not None and self.stats["blocks_written"] == cut[0]:
+            self.file.seek(blk * BLOCK)         # the first K bytes programmed, the rest still old
+            self.file.write(data[:cut[1]])
+            self.file.flush()
+            raise PowerCut(f"power cut at block write {cut[0]} (block {blk}, {cut[1]} of its bytes programmed)")
         self.file.seek(blk * BLOCK)
         self.file.write(data)
         self.file.flush()
