@@ -209,3 +209,12 @@ def test_fuzzer_short_run(tmp_path):
                        text=True, env=dict(os.environ, FUZZ_OUT=str(tmp_path)), timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Done 30000 runs" in r.stderr
+
+
+def test_reader_says_who_reads_the_chunks(small_model_path):
+    """A file path gets the reader thread (reads overlap the kernels); a Python file object is read
+    between chunks on the compute thread (the MicroPython board's async reader reports 'V3F':
+    tests/test_ch32h417_streaming.py)."""
+    import io
+    assert tinygan.Model(small_model_path).reader == "thread"
+    assert tinygan.Model(io.BytesIO(open(small_model_path, "rb").read())).reader == "sync"

@@ -449,6 +449,13 @@ INT_GETTER(latent_inv_scale, self->model.latent_inv_scale)
 INT_GETTER(arena_size, self->arena_size)
 INT_GETTER(file_size, self->model.file_size)
 
+/* Who reads the chunks: "thread" (the reader thread, while this one computes) or "sync". */
+static PyObject *Model_get_reader(ModelObject *self, void *c)
+{
+    (void)c;
+    return PyUnicode_FromString(self->has_thread ? "thread" : "sync");
+}
+
 static PyGetSetDef Model_getset[] = {
     {"latent_dim", (getter)Model_get_latent_dim, NULL, "int8 values in a latent", NULL},
     {"latent_inv_scale", (getter)Model_get_latent_inv_scale, NULL, "latent quantization: q = round(z * this)", NULL},
@@ -458,6 +465,7 @@ static PyGetSetDef Model_getset[] = {
     {"file_size", (getter)Model_get_file_size, NULL, "bytes of the weight file", NULL},
     {"layers", (getter)Model_get_layers, NULL, "per-layer shapes, chunking and MACs", NULL},
     {"stats", (getter)Model_get_stats, NULL, "per-layer stats of the last successful generate()", NULL},
+    {"reader", (getter)Model_get_reader, NULL, "who reads the chunks: 'thread', 'sync' (a board's: 'V3F')", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyMethodDef Model_methods[] = {
