@@ -1,6 +1,8 @@
 """CH32H417 hardware layer: NOT IMPLEMENTED YET. The firmware (boards/CH32H417/) boots, mounts the
-SD card at /sd and runs the engine; the DAC, LCD and button drivers this layer needs are not
-written (issue: speech, display and button on the CH32H417).
+SD card at /sd and runs the engine from it on both cores; the DAC, LCD and button drivers this
+layer needs exist as plain C (boards/CH32H417/ch32h417_audio.c, ch32h417_lcd.c, ch32h417_button.c,
+tested on the emulated chip) but are not yet built into the firmware nor bound to MicroPython
+(issue: speech, display and button on the CH32H417).
 
 It must provide the same attributes as hw_host.Board: sd_root (the mounted SD card, e.g. "/sd"),
 open_dac()/close_dac() returning a sink with write(buf, n) taking 8-bit unsigned samples at
