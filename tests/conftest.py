@@ -71,28 +71,26 @@ def entropy_blocks():
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.fixture(scope="session")
-def qemu_build_root(tmp_path_factory):
+def _port_build(tmp_path_factory, target, what):
+    """One build of the port's make target into a fresh BUILD_ROOT; -> the root."""
     from test_micropython_port import PORT_DIR, TOP  # the MicroPython tree the port builds against
     if TOP is None:
         pytest.skip("MicroPython source absent (bash .ci/install populates micropython_port/micropython)")
-    root = tmp_path_factory.mktemp("qemu-build")
-    r = subprocess.run(["make", "-C", PORT_DIR, "qemu", "MICROPY_TOP=" + TOP, "BUILD_ROOT=%s" % root,
+    root = tmp_path_factory.mktemp(target + "-build")
+    r = subprocess.run(["make", "-C", PORT_DIR, target, "MICROPY_TOP=" + TOP, "BUILD_ROOT=%s" % root,
                         "-j%d" % max(1, os.cpu_count() or 1)], capture_output=True, text=True)
-    assert r.returncode == 0, "QEMU firmware build failed:\n" + (r.stdout + r.stderr)[-4000:]
+    assert r.returncode == 0, "%s firmware build failed:\n" % what + (r.stdout + r.stderr)[-4000:]
     return root
 
 
 @pytest.fixture(scope="session")
+def qemu_build_root(tmp_path_factory):
+    return _port_build(tmp_path_factory, "qemu", "QEMU")
+
+
+@pytest.fixture(scope="session")
 def ch32h417_build_root(tmp_path_factory):
-    from test_micropython_port import PORT_DIR, TOP
-    if TOP is None:
-        pytest.skip("MicroPython source absent (bash .ci/install populates micropython_port/micropython)")
-    root = tmp_path_factory.mktemp("ch32h417-build")
-    r = subprocess.run(["make", "-C", PORT_DIR, "ch32h417", "MICROPY_TOP=" + TOP, "BUILD_ROOT=%s" % root,
-                        "-j%d" % max(1, os.cpu_count() or 1)], capture_output=True, text=True)
-    assert r.returncode == 0, "CH32H417 firmware build failed:\n" + (r.stdout + r.stderr)[-4000:]
-    return str(root / "ch32h417")
+    return str(_port_build(tmp_path_factory, "ch32h417", "CH32H417") / "ch32h417")
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-from test_micropython_port import RV32_MISSING, TOP
+from test_ch32h417_streaming import FIRMWARE_WITH_CARD
 from tinygan import cardentropy, sdcard
 from tinygan.appshim import use_scripts
 
@@ -27,13 +27,7 @@ from tinygan.ch32h417emu.repl import Repl                      # noqa: E402
 use_scripts()
 import entropy  # noqa: E402
 
-pytestmark = [
-    pytest.mark.skipif(TOP is None, reason="MicroPython source absent: MICROPY_TOP unset and micropython_port/"
-                       "micropython not populated (git submodule update --init micropython_port/micropython)"),
-    pytest.mark.skipif(bool(RV32_MISSING), reason="RV32 toolchain not installed: %s" % ", ".join(RV32_MISSING)),
-    pytest.mark.skipif(shutil.which("mcopy") is None or shutil.which("mkfs.fat") is None,
-                       reason="needs mtools (mcopy) and dosfstools (mkfs.fat) for the card image"),
-]
+pytestmark = FIRMWARE_WITH_CARD
 
 TAKES, TAKE = 3, 200
 # The wrong driver: commit into the slot of the record that currently wins.

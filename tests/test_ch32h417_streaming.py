@@ -35,13 +35,15 @@ pytest.importorskip("unicorn", reason="unicorn (PyPI) is not installed")
 
 from tinygan.ch32h417emu.repl import Repl                         # noqa: E402
 
-pytestmark = [
+# What booting the CH32H417 firmware with a card needs (also tests/test_ch32h417_entropy_powercut.py).
+FIRMWARE_WITH_CARD = [
     pytest.mark.skipif(TOP is None, reason="MicroPython source absent: MICROPY_TOP unset and micropython_port/"
                        "micropython not populated (git submodule update --init micropython_port/micropython)"),
     pytest.mark.skipif(bool(RV32_MISSING), reason="RV32 toolchain not installed: %s" % ", ".join(RV32_MISSING)),
     pytest.mark.skipif(shutil.which("mcopy") is None or shutil.which("mkfs.fat") is None,
                        reason="needs mtools (mcopy) and dosfstools (mkfs.fat) for the card image"),
 ]
+pytestmark = FIRMWARE_WITH_CARD
 
 HEADER_BYTES = 512              # docs/weight-format.md: the header the engine reads once, at open
 def entropy(n, seed=1234):
