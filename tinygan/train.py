@@ -168,7 +168,11 @@ def run(args):
         raise CLIError("--device cuda but CUDA is not available")
     ctx = distributed.start(args.device)
     try:
-        return _train(args, ctx)
+        status = _train(args, ctx)
+        # leave together: a rank that tore its process group down while rank 0 was still writing
+        # the checkpoint once aborted in gloo ("terminate called without an active exception")
+        distributed.barrier(ctx)
+        return status
     finally:
         distributed.stop(ctx)
 
