@@ -6,8 +6,6 @@
  * last_crc) whose reads the V3F does, into a double buffer here in shared SRAM (the arena is in
  * DTCM, which the SDMMC DMA cannot reach). Anything else (a file on another file system, one
  * fragmented into more than IO_MAX_EXTENTS runs) keeps the binding's synchronous reads. */
-#include <string.h>
-
 #include "py/runtime.h"
 #include "extmod/vfs_fat.h"
 #include "lib/oofatfs/ff.h"
@@ -20,8 +18,9 @@
 #include "tg_engine.h"
 #include "tinygan_board.h"
 
-/* The largest weight chunk a layer may have for the V3F to read it: the format's chunks are at
- * most 16 KiB (docs/weight-format.md, the default model's layer 1). */
+/* The double buffer's halves: the default model's largest chunk (layer 1). A layer with larger
+ * chunks is double-buffered in the arena instead (tg_source.buffer_size), which the V3F reaches
+ * only through its bounce buffer: still correct, slower. */
 #define IO_CHUNK_BUFFER     16384u
 /* The V3F's slowest honest answer: a transfer with all its retries and time-outs
  * (ch32h417_sdmmc.c) is below 2 s. */
