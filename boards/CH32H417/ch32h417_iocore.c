@@ -108,6 +108,7 @@ static int finish(bool with_crc)
     pending = false;
     io_mbox.v5f_waiting = 1;                     /* from here the V3F leaves the CRC to this core */
     if (!answered()) {
+        mapped = NULL;      /* a V3F that stopped answering gets no more requests from this Model */
         return -1;          /* the engine names the layer and chunk */
     }
     IPC_CLR = IO_DOORBELL_DONE;
