@@ -20,7 +20,6 @@ import ast
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tinygan  # noqa: E402
 from tinygan import emulate, sdcard  # noqa: E402
+from tinygan.ch32h417emu import codescan  # noqa: E402
 from tinygan.ch32h417emu.repl import Repl  # noqa: E402
 from tinygan.device import latent  # noqa: E402
 
@@ -38,15 +38,10 @@ KERNELS = ("tg_kernel_first", "tg_kernel_s2_fast")
 
 
 def kernel_ranges(elf):
-    out = subprocess.run(["riscv64-unknown-elf-nm", "-S", elf], capture_output=True, text=True, check=True).stdout
-    ranges = []
-    for line in out.splitlines():
-        p = line.split()
-        if len(p) == 4 and p[3] in KERNELS:
-            ranges.append((int(p[0], 16), int(p[0], 16) + int(p[1], 16)))
+    ranges = codescan.function_ranges(elf, KERNELS)
     if len(ranges) != len(KERNELS):
         sys.exit("bench: kernels %s not all in %s" % (", ".join(KERNELS), elf))
-    return ranges
+    return list(ranges.values())
 
 
 def one_cat(board, block, ranges):

@@ -10,7 +10,7 @@ in-process with its console on a byte buffer):
   engine paints (compared in full, hex over the console);
 - the V5F's kernels retire the instructions the bare-metal RV32 image retires for the same cat
   under QEMU (tinygan/rv32.py), within 1 %, counted by the emulator over the kernels' address
-  ranges from the ELF (not by the firmware's own clock);
+  ranges from the ELF's symbol table (not by the firmware's own clock);
 - the card delivers, per cat, exactly the file minus its 512-byte header (parameter blocks and
   chunks, no FAT reads: the V3F reads through an extent map made when the Model opened);
 - card faults (the emulator's --sd-fault) end to end: a one-time CRC error is retried and the
@@ -33,6 +33,7 @@ from tinygan.device import latent
 
 pytest.importorskip("unicorn", reason="unicorn (PyPI) is not installed")
 
+from tinygan.ch32h417emu.codescan import function_ranges         # noqa: E402
 from tinygan.ch32h417emu.repl import Repl                         # noqa: E402
 
 # What booting the CH32H417 firmware with a card needs (also tests/test_ch32h417_entropy_powercut.py).
@@ -64,19 +65,8 @@ def card(tmp_path_factory):
     return sdcard.build_image(str(folder), str(work / "sd.img"), log=lambda *a: None)
 
 
-def symbol_ranges(elf, names):
-    """{name: (start, end)} of functions in an ELF (riscv64-unknown-elf-nm -S)."""
-    out = subprocess.run(["riscv64-unknown-elf-nm", "-S", elf], capture_output=True, text=True, check=True).stdout
-    found = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 4 and parts[3] in names:
-            found[parts[3]] = (int(parts[0], 16), int(parts[0], 16) + int(parts[1], 16))
-    return found
-
-
-def test_symbol_ranges_can_fail(ch32h417_build_root):
-    ranges = symbol_ranges(os.path.join(ch32h417_build_root, "firmware.elf"), KERNELS + ("no_such_function",))
+def test_function_ranges_can_fail(ch32h417_build_root):
+    ranges = function_ranges(os.path.join(ch32h417_build_root, "firmware.elf"), KERNELS + ("no_such_function",))
     assert set(ranges) == set(KERNELS), ranges           # every kernel found, the made-up name not
     assert all(end > start for start, end in ranges.values())
 
@@ -91,7 +81,7 @@ def three_cats(ch32h417_build_root, card):
     cats = []
     for k, block in enumerate(entropy(3)):
         board.do("z = latent.latent_from_bytes(%r)" % block)
-        board.chip.profile({1: list(symbol_ranges(elf, KERNELS).values())} if k == 0 else {})
+        board.chip.profile({1: list(function_ranges(elf, KERNELS).values())} if k == 0 else {})
         sd0, k0 = dict(board.chip.stats()["sd"]), board.chip.profile_counts()[1]
         out = board.do("img = m.generate(z); print(binascii.hexlify(img).decode())")
         sd1, k1 = board.chip.stats()["sd"], board.chip.profile_counts()[1]

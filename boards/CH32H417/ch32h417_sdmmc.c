@@ -214,20 +214,6 @@ static uint32_t blocks_done(void)
     return SDMMC_STATUS & SDMMC_BLOCK_NUM_MASK;
 }
 
-static sd_status_t data_flags(uint16_t flags);
-
-/* Waits for the next data event: a block or the transfer done, or an error. */
-static sd_status_t data_event(uint64_t deadline)
-{
-    uint16_t flags;
-    while (!((flags = SDMMC_INT_FG) & DATA_FLAGS)) {
-        if (expired(deadline)) {
-            return SD_DATA_TIMEOUT;
-        }
-    }
-    return data_flags(flags);
-}
-
 /* What data event flags say (and clears them): SD_OK for a block gap or the transfer done. */
 static sd_status_t data_flags(uint16_t flags)
 {
@@ -239,6 +225,18 @@ static sd_status_t data_flags(uint16_t flags)
         return SD_DATA_CRC;
     }
     return SD_OK;
+}
+
+/* Waits for the next data event: a block or the transfer done, or an error. */
+static sd_status_t data_event(uint64_t deadline)
+{
+    uint16_t flags;
+    while (!((flags = SDMMC_INT_FG) & DATA_FLAGS)) {
+        if (expired(deadline)) {
+            return SD_DATA_TIMEOUT;
+        }
+    }
+    return data_flags(flags);
 }
 
 /* After a failed transfer: the controller's data path idle again for the next try. */

@@ -16,6 +16,8 @@ from . import memmap
 
 SHF_EXECINSTR = 0x4
 SHT_PROGBITS = 1
+SHT_SYMTAB = 2
+STT_FUNC = 2
 
 
 def scan_image(image, is_special):
@@ -32,16 +34,38 @@ class StaleElf(ValueError):
     pass
 
 
-def scan_elf(path, is_special, image=None):
+def _read_elf(path):
+    """(file bytes, section headers as (type, flags, addr, offset, size, link) tuples)."""
     with open(path, "rb") as f:
         elf = f.read()
     if elf[:4] != b"\x7fELF" or elf[4] != 1:
         raise ValueError(f"{path}: not a 32-bit ELF file")
     shoff, = struct.unpack_from("<I", elf, 0x20)
     shentsize, shnum = struct.unpack_from("<HH", elf, 0x2E)
+    return elf, [struct.unpack_from("<4xIIIIII", elf, shoff + i * shentsize) for i in range(shnum)]
+
+
+def function_ranges(path, names):
+    """{name: (start, end)} of the named function symbols of an ELF (its .symtab); names it does
+    not define are left out."""
+    elf, sections = _read_elf(path)
+    found = {}
+    for sh_type, _, _, offset, size, link in sections:
+        if sh_type != SHT_SYMTAB:
+            continue
+        strtab = sections[link][3]
+        for k in range(offset, offset + size, 16):
+            st_name, value, sym_size, info = struct.unpack_from("<IIIB", elf, k)
+            name = elf[strtab + st_name:elf.index(b"\0", strtab + st_name)].decode()
+            if info & 0xF == STT_FUNC and name in names:
+                found[name] = (value, value + sym_size)
+    return found
+
+
+def scan_elf(path, is_special, image=None):
+    elf, sections = _read_elf(path)
     found = []
-    for i in range(shnum):
-        _, sh_type, flags, addr, offset, size = struct.unpack_from("<IIIIII", elf, shoff + i * shentsize)
+    for sh_type, flags, addr, offset, size, _ in sections:
         if sh_type != SHT_PROGBITS or not flags & SHF_EXECINSTR or not size:
             continue
         code = elf[offset:offset + size]
